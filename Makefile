@@ -33,6 +33,8 @@ BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 
 REL  := build/rel
 ASAN := build/asan
+LIBS_REL  := $(patsubst %,$(REL)/libvk_%.a,apiserver storage common)
+LIBS_ASAN := $(patsubst %,$(ASAN)/libvk_%.a,apiserver storage common)
 REL_OBJ  := $(LIB_SRC:%.c=$(REL)/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=$(ASAN)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(ASAN)/tests/%)
@@ -62,12 +64,10 @@ $(ASAN)/libvk_$(1).a: $(patsubst %.c,$(ASAN)/%.o,$(call src_of,$(1)))
 	@rm -f $$@; ar rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
-LIBS_REL  := $(patsubst %,$(REL)/libvk_%.a,apiserver storage common)
-LIBS_ASAN := $(patsubst %,$(ASAN)/libvk_%.a,apiserver storage common)
 
-# Only main.c carries the commit and date, so a new commit rebuilds one file.
-$(REL)/apiserver/main.o $(ASAN)/apiserver/main.o: DEFS += $(BUILD_DEFS)
-$(REL)/apiserver/main.o $(ASAN)/apiserver/main.o: FORCE
+# Only version.c carries the commit and date, so a new commit rebuilds one file.
+$(REL)/apiserver/version.o $(ASAN)/apiserver/version.o: DEFS += $(BUILD_DEFS)
+$(REL)/apiserver/version.o $(ASAN)/apiserver/version.o: FORCE
 FORCE:
 
 $(REL)/%.o: %.c

@@ -1,0 +1,153 @@
+/* vkube: command line. `vkube server` runs a cluster; `vkube version` prints the
+ * version. */
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "apiserver/auth/pki.h"
+#include "apiserver/server.h"
+#include "apiserver/version.h"
+#include "common/log.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "vkube: a virtual Kubernetes cluster in one binary.\n"
+            "\n"
+            "Usage:\n"
+            "  vkube server [flags]   run the API server (standalone, with its embedded "
+            "defaults)\n"
+            "  vkube version          print the version\n"
+            "  vkube --help           this text\n"
+            "\n"
+            "Server flags (--flag value or --flag=value):\n"
+            "  --data-dir DIR            state, PKI and kubeconfig (default $HOME/.vkube; "
+            "created 0700)\n"
+            "  --listen HOST:PORT        address to serve on (default 127.0.0.1:6443)\n"
+            "  --advertise-address ADDR  address clients use (default: the listen host)\n"
+            "  --cluster-name NAME       kubeconfig cluster and context name (default vkube)\n"
+            "  --cluster-domain DOMAIN   cluster DNS domain (default cluster.local)\n"
+            "  --service-cidr CIDR       Service ClusterIP range (default 10.96.0.0/12)\n"
+            "  --token-auth-file FILE    static bearer tokens (CSV: token,user,uid,\"groups\")\n"
+            "  --shutdown-grace SECONDS  time in-flight requests get on SIGTERM (default 30)\n"
+            "  -v N, --v=N               log verbosity (default 2; 4 logs every request)\n");
+}
+
+static int cmd_version(void)
+{
+    json_t *v = vk_version_info();
+    char *s = json_dumps(v, JSON_INDENT(2));
+    printf("%s\n", s ? s : "{}");
+    free(s);
+    json_decref(v);
+    return 0;
+}
+
+/* Matches --name value, --name=value (and -name forms, as Go's flag package does). */
+static const char *flag_value(int argc, char **argv, int *i, const char *name)
+{
+    const char *a = argv[*i];
+    while (*a == '-')
+        a++;
+    size_t n = strlen(name);
+    if (strncmp(a, name, n))
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n])
+        return NULL;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "vkube: flag --%s needs a value\n", name);
+        exit(2);
+    }
+    return argv[++*i];
+}
+
+static int cmd_server(int argc, char **argv)
+{
+    vk_server_opts o;
+    vk_server_opts_default(&o);
+    static char home_dir[PATH_MAX];
+    const char *home = getenv("HOME");
+    snprintf(home_dir, sizeof home_dir, "%s/.vkube", home && *home ? home : ".");
+    o.data_dir = home_dir;
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        if ((v = flag_value(argc, argv, &i, "data-dir")))
+            o.data_dir = v;
+        else if ((v = flag_value(argc, argv, &i, "listen")))
+            o.listen = v;
+        else if ((v = flag_value(argc, argv, &i, "advertise-address")))
+            o.advertise_address = *v ? v : NULL;
+        else if ((v = flag_value(argc, argv, &i, "cluster-name")))
+            o.cluster_name = v;
+        else if ((v = flag_value(argc, argv, &i, "cluster-domain")))
+            o.cluster_domain = v;
+        else if ((v = flag_value(argc, argv, &i, "service-cidr")))
+            o.service_cidr = v;
+        else if ((v = flag_value(argc, argv, &i, "token-auth-file")))
+            o.token_auth_file = v;
+        else if ((v = flag_value(argc, argv, &i, "shutdown-grace")))
+            o.shutdown_grace_ms = atoi(v) * 1000;
+        else if ((v = flag_value(argc, argv, &i, "v")))
+            vk_log_verbosity = atoi(v);
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "vkube: unknown flag %s\n\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    vk_server s;
+    char err[512] = "";
+    uint64_t t0 = vk_now_ms();
+    int rc = vk_server_start(&s, &loop, &o, err, sizeof err);
+    if (rc) {
+        vk_log(VK_LOG_ERROR, "server", "Cannot start", "err=\"%s\"", err);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        vk_server_free(&s);
+        uv_loop_close(&loop);
+        return 1;
+    }
+    char kubeconfig[PATH_MAX];
+    const char *kc = vk_pki_path(s.pki, VK_PKI_KUBECONFIG);
+    if (!realpath(kc, kubeconfig))
+        snprintf(kubeconfig, sizeof kubeconfig, "%s", kc);
+    vk_log(VK_LOG_INFO, "server", "Serving",
+           "url=\"%s\" protocols=\"h2,http/1.1\" version=\"%s\" mode=\"standalone\" "
+           "kubeconfig=\"%s\" startup=\"%llums\"",
+           s.url, VK_KUBE_VERSION, kubeconfig, (unsigned long long)(vk_now_ms() - t0));
+    printf("vkube %s is serving at %s\nKubeconfig: %s\n  export KUBECONFIG=%s\n",
+           VK_KUBE_VERSION, s.url, kubeconfig, kubeconfig);
+    fflush(stdout);
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+    vk_server_free(&s);
+    rc = uv_loop_close(&loop);
+    vk_log(VK_LOG_INFO, "server", "Stopped", "clean=%s", rc ? "false" : "true");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
+        return cmd_version();
+    if (!strcmp(argv[1], "server"))
+        return cmd_server(argc - 2, argv + 2);
+    fprintf(stderr, "vkube: unknown command %s\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,232 @@
+#include "apiserver/server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "apiserver/auth/authn.h"
+#include "apiserver/auth/pki.h"
+#include "apiserver/metrics.h"
+#include "apiserver/net/tls.h"
+#include "common/err.h"
+#include "common/log.h"
+
+void vk_server_opts_default(vk_server_opts *o)
+{
+    *o = (vk_server_opts){
+        .data_dir = "vkube-data",
+        .listen = "127.0.0.1:6443",
+        .advertise_address = NULL,
+        .cluster_name = "vkube",
+        .cluster_domain = "cluster.local",
+        .service_cidr = "10.96.0.0/12",
+        .token_auth_file = NULL,
+        .shutdown_grace_ms = 30000,
+    };
+}
+
+/* "host:port", "[v6]:port" or ":port" into host and port. */
+static int split_hostport(const char *in, char *host, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(in, ':');
+    if (!colon || !colon[1])
+        return VK_EINVALID;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535)
+        return VK_EINVALID;
+    size_t n = (size_t)(colon - in);
+    const char *h = in;
+    if (n >= 2 && in[0] == '[' && in[n - 1] == ']') {
+        h++;
+        n -= 2;
+    }
+    if (n >= hostlen)
+        return VK_EINVALID;
+    memcpy(host, h, n);
+    host[n] = 0;
+    if (!n)
+        snprintf(host, hostlen, "0.0.0.0");
+    *port = (int)p;
+    return 0;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    vk_server *s = h->data;
+    if (s->draining) {
+        vk_log(VK_LOG_WARN, "server", "Second signal, closing every connection now", NULL);
+        vk_conn_close_all(s);
+        return;
+    }
+    vk_log(VK_LOG_INFO, "server", "Shutting down", "signal=\"%s\"", strsignal(signum));
+    vk_server_shutdown(s);
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    vk_server *s = l->data;
+    if (status < 0 || s->draining)
+        return;
+    vk_conn_accept(s);
+}
+
+static void on_flush(uv_check_t *h)
+{
+    vk_server *s = h->data;
+    vk_conn_flush_all(s);
+    if (s->draining && !s->nconns && !s->closed) {
+        s->closed = true;
+        uv_close((uv_handle_t *)&s->flusher, NULL);
+        uv_close((uv_handle_t *)&s->sweep, NULL);
+        uv_close((uv_handle_t *)&s->grace, NULL);
+        uv_close((uv_handle_t *)&s->sig_term, NULL);
+        uv_close((uv_handle_t *)&s->sig_int, NULL);
+    }
+}
+
+static void on_sweep(uv_timer_t *h)
+{
+    vk_server *s = h->data;
+    vk_conn_sweep(s, vk_now_ms());
+}
+
+static void on_grace(uv_timer_t *h)
+{
+    vk_server *s = h->data;
+    if (s->nconns)
+        vk_log(VK_LOG_WARN, "server", "Grace period over, closing connections", "open=%zu",
+               s->nconns);
+    vk_conn_close_all(s);
+}
+
+static int ensure_dir(const char *dir, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) && errno != EEXIST) {
+        int e = errno;
+        snprintf(err, errlen, "data dir %s: %s", dir, strerror(e));
+        return -e;
+    }
+    chmod(dir, 0700);
+    return 0;
+}
+
+int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char *err,
+                    size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->loop = loop;
+    s->opts = *o;
+    s->limits = (vk_limits)VK_LIMITS_DEFAULT;
+    s->timeouts = (vk_timeouts){10000, 32000, 90000, 60000};
+    s->start_ms = vk_now_ms();
+
+    char host[256];
+    int port, rc;
+    if (split_hostport(o->listen, host, sizeof host, &port)) {
+        snprintf(err, errlen, "--listen %s: want host:port", o->listen);
+        return VK_EINVALID;
+    }
+    if ((rc = ensure_dir(o->data_dir, err, errlen)))
+        return rc;
+
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)) {
+        snprintf(err, errlen, "--listen %s: not an IP address", o->listen);
+        return VK_EINVALID;
+    }
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) ||
+        (rc = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection))) {
+        snprintf(err, errlen, "listen on %s: %s", o->listen, uv_strerror(rc));
+        uv_close((uv_handle_t *)&s->listener, NULL);
+        return rc;
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen);
+    s->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+
+    /* The kubeconfig names the advertise address, else the listen host (a wildcard
+     * listen host means loopback for a local client). */
+    const char *url_host = o->advertise_address ? o->advertise_address : host;
+    if (!strcmp(url_host, "0.0.0.0") || !strcmp(url_host, "::"))
+        url_host = "127.0.0.1";
+    bool v6 = strchr(url_host, ':') != NULL;
+    snprintf(s->url, sizeof s->url, "https://%s%s%s:%d", v6 ? "[" : "", url_host, v6 ? "]" : "",
+             s->port);
+
+    vk_pki_opts po = {
+        .dir = o->data_dir,
+        .cluster_name = o->cluster_name,
+        .cluster_domain = o->cluster_domain,
+        .advertise_address = o->advertise_address ? o->advertise_address
+                             : strcmp(host, "0.0.0.0") && strcmp(host, "::") ? host
+                                                                              : NULL,
+        .service_cidr = o->service_cidr,
+        .server_url = s->url,
+    };
+    if ((rc = vk_pki_load(&po, &s->pki, err, errlen)))
+        goto fail;
+    s->ssl = vk_tls_server_ctx(vk_pki_path(s->pki, VK_PKI_SERVING_CRT),
+                               vk_pki_path(s->pki, VK_PKI_SERVING_KEY),
+                               vk_pki_path(s->pki, VK_PKI_CA_CRT), err, errlen);
+    if (!s->ssl) {
+        rc = -EIO;
+        goto fail;
+    }
+    if (o->token_auth_file && (rc = vk_tokens_load(o->token_auth_file, &s->tokens, err, errlen)))
+        goto fail;
+    if (!(s->metrics = vk_metrics_new())) {
+        rc = -ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+
+    uv_signal_init(loop, &s->sig_term);
+    uv_signal_init(loop, &s->sig_int);
+    s->sig_term.data = s->sig_int.data = s;
+    uv_signal_start(&s->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    uv_timer_init(loop, &s->sweep);
+    s->sweep.data = s;
+    uv_timer_start(&s->sweep, on_sweep, 1000, 1000);
+    uv_unref((uv_handle_t *)&s->sweep);
+    uv_timer_init(loop, &s->grace);
+    s->grace.data = s;
+    uv_check_init(loop, &s->flusher);
+    s->flusher.data = s;
+    uv_check_start(&s->flusher, on_flush);
+    return 0;
+fail:
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    s->closed = true;
+    return rc;
+}
+
+void vk_server_shutdown(vk_server *s)
+{
+    if (s->draining)
+        return;
+    s->draining = true;
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    vk_conn_shutdown_all(s);
+    uv_timer_start(&s->grace, on_grace, (uint64_t)s->opts.shutdown_grace_ms, 0);
+    uv_unref((uv_handle_t *)&s->grace);
+}
+
+void vk_server_free(vk_server *s)
+{
+    SSL_CTX_free(s->ssl);
+    vk_pki_free(s->pki);
+    vk_tokens_free(s->tokens);
+    vk_metrics_free(s->metrics);
+    s->ssl = NULL;
+    s->pki = NULL;
+    s->tokens = NULL;
+    s->metrics = NULL;
+}
