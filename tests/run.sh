@@ -38,7 +38,7 @@ done
 for e in tests/e2e/test_*.sh; do
     [ -f "$e" ] || continue
     name=$(basename "$e" .sh)
-    VK_RESULTS="$log/$name.results" timeout 600 sh "$e" >"$log/$name.out" 2>&1
+    VK_RESULTS="$log/$name.results" timeout 600 bash "$e" >"$log/$name.out" 2>&1
     rc=$?
     p=$(grep -c '^ok ' "$log/$name.results" 2>/dev/null)
     f=$(grep -c '^FAIL ' "$log/$name.results" 2>/dev/null)
