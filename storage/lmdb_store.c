@@ -27,8 +27,8 @@
 #include "common/log.h"
 
 #define SCHEMA_VERSION 1
-#define COMPACT_CHUNK 10000 /* log deletions per write txn */
-#define GROW_AT_PCT 80      /* grow when the used part of the map passes this */
+#define COMPACT_CHUNK  10000 /* log deletions per write txn */
+#define GROW_AT_PCT    80    /* grow when the used part of the map passes this */
 
 /* The header of a stored value (native byte order; LMDB files are not portable anyway). */
 struct valhdr {
@@ -100,15 +100,15 @@ typedef struct lmdb_store {
     struct req *inq, **inq_tail;
     struct req *done, **done_tail;
     int stop;
-    uint64_t compact_target;   /* writer: compact the log up to here */
-    int compact_keep_age;      /* ...keeping events younger than min_age */
-    size_t inflight;           /* loop: submitted, callback not run yet */
+    uint64_t compact_target; /* writer: compact the log up to here */
+    int compact_keep_age;    /* ...keeping events younger than min_age */
+    size_t inflight;         /* loop: submitted, callback not run yet */
     int closing;
 
-    uint64_t w_rev;            /* writer only */
-    _Atomic uint64_t rev;      /* last committed */
+    uint64_t w_rev;       /* writer only */
+    _Atomic uint64_t rev; /* last committed */
     _Atomic uint64_t compact_rev;
-    uint64_t tick_rev;         /* loop: revision at the previous compaction tick */
+    uint64_t tick_rev; /* loop: revision at the previous compaction tick */
 
     vk_buf vbuf, lbuf; /* writer scratch */
 
@@ -352,8 +352,7 @@ static int range_first(MDB_cursor *cur, const vk_list_opts *o, MDB_val *k, MDB_v
     return mdb_cursor_get(cur, k, v, k->mv_size ? MDB_SET_RANGE : MDB_FIRST);
 }
 
-static int count_rest(MDB_cursor *cur, const vk_list_opts *o, MDB_val *k, MDB_val *v,
-                      uint64_t *n)
+static int count_rest(MDB_cursor *cur, const vk_list_opts *o, MDB_val *k, MDB_val *v, uint64_t *n)
 {
     uint64_t c = 0;
     int rc;
@@ -373,7 +372,7 @@ static int list_current(lmdb_store *s, MDB_txn *txn, struct lister *l, vk_list_i
     MDB_val k, v;
     int rc = range_first(cur, o, &k, &v);
     while (rc == 0 && has_prefix(&k, o) && !l->stopped) {
-        if ((r = visit(l, k.mv_data, k.mv_size, &v)))
+        if ((r = visit(l, k.mv_data, k.mv_size, &v)) || l->stopped)
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
@@ -455,7 +454,8 @@ static int list_at(lmdb_store *s, MDB_txn *txn, struct lister *l, vk_list_info *
         r = map_err(rc);
         goto out;
     }
-    qsort(ov, nov, sizeof *ov, ovr_cmp);
+    if (nov)
+        qsort(ov, nov, sizeof *ov, ovr_cmp);
     size_t u = 0; /* keep each key's first record */
     for (size_t i = 0; i < nov; i++)
         if (u == 0 || keycmp(ov[u - 1].key, ov[u - 1].key_len, ov[i].key, ov[i].key_len))
@@ -579,11 +579,19 @@ static int src_read(void *ud, uint32_t resource, uint64_t after, uint64_t upto, 
                     vk_hub_emit_fn emit, void *ctx, uint64_t *scanned)
 {
     lmdb_store *s = ud;
+    /* Collect first, emit after the read: emit may notify, and the owner may read the store
+     * (a nested read would take maplock twice). */
+    vk_event **evs = st_alloc(s, (max_scan ? max_scan : 1) * sizeof *evs);
+    if (!evs)
+        return -ENOMEM;
+    size_t nev = 0;
     MDB_txn *txn;
     int r = rd_begin(s, &txn);
-    if (r)
+    if (r) {
+        free(evs);
         return r;
-    uint64_t compact;
+    }
+    uint64_t compact, last = *scanned;
     MDB_cursor *cur = NULL;
     if ((r = meta_get_u64(txn, s->meta, "compact", &compact)))
         goto out;
@@ -597,25 +605,24 @@ static int src_read(void *ud, uint32_t resource, uint64_t after, uint64_t upto, 
     put_be64(kb, after + 1);
     MDB_val k = {8, kb}, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    size_t n = 0;
-    /* Collect the events first: emit may call back into the store (a nested read). */
-    for (; rc == 0 && n < max_scan; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+    for (size_t n = 0; rc == 0 && n < max_scan; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
         uint64_t rev = get_be64(k.mv_data);
         if (rev > upto)
             break;
         struct logrec lr;
         if ((r = log_decode(&v, &lr)))
             break;
-        *scanned = rev;
-        if (lr.h.key_len < 4 || key_resource(lr.key) != resource)
-            continue;
-        vk_event *ev = event_from_log(rev, &lr);
-        if (!ev) {
-            r = -ENOMEM;
-            break;
+        if (lr.h.key_len >= 4 && key_resource(lr.key) == resource) {
+            vk_event *ev = NULL;
+            if (!(s->o.fail && s->o.fail(s->o.fail_ud)))
+                ev = event_from_log(rev, &lr);
+            if (!ev) {
+                r = -ENOMEM;
+                break;
+            }
+            evs[nev++] = ev;
         }
-        if ((r = emit(ctx, ev)))
-            break;
+        last = rev;
     }
     if (!r && rc && rc != MDB_NOTFOUND)
         r = map_err(rc);
@@ -623,6 +630,14 @@ out:
     if (cur)
         mdb_cursor_close(cur);
     rd_end(s, txn);
+    size_t i = 0;
+    for (; i < nev && !r; i++)
+        r = emit(ctx, evs[i]);
+    for (; i < nev; i++)
+        vk_event_unref(evs[i]);
+    free(evs);
+    if (!r)
+        *scanned = last;
     return r;
 }
 
@@ -740,13 +755,9 @@ static int apply_op(lmdb_store *s, MDB_txn *txn, struct rop *op, uint64_t rev)
     /* The log record, which copies the previous value before it is overwritten. */
     vk_buf *lb = &s->lbuf;
     vk_buf_reset(lb);
-    struct loghdr lh = {(uint8_t)aop,
-                        1,
-                        (uint16_t)op->key_len,
-                        exists ? (uint32_t)cur.mv_size : 0,
-                        (uint32_t)vb->len,
-                        0,
-                        now_ns(CLOCK_REALTIME) / 1000000};
+    struct loghdr lh = {
+        (uint8_t)aop,      1, (uint16_t)op->key_len,           exists ? (uint32_t)cur.mv_size : 0,
+        (uint32_t)vb->len, 0, now_ns(CLOCK_REALTIME) / 1000000};
     if (vk_buf_append(lb, &lh, sizeof lh) || vk_buf_append(lb, op->key, op->key_len) ||
         (exists && vk_buf_append(lb, cur.mv_data, cur.mv_size)) ||
         vk_buf_append(lb, vb->data, vb->len))
@@ -903,7 +914,9 @@ static uint64_t compact_chunk(lmdb_store *s, MDB_txn *txn, uint64_t from, uint64
     if (target <= from)
         return from;
     uint64_t min_ms = 0;
-    if (keep_age && s->o.compact_min_age_ms != UINT64_MAX) {
+    if (s->o.compact_min_age_ms == UINT64_MAX)
+        keep_age = 0;
+    if (keep_age) {
         uint64_t now = now_ns(CLOCK_REALTIME) / 1000000;
         min_ms = now > s->o.compact_min_age_ms ? now - s->o.compact_min_age_ms : 0;
     }

@@ -37,15 +37,15 @@
 enum vk_sync { VK_SYNC_FULL = 0, VK_SYNC_NONE = 1 };
 
 typedef struct vk_lmdb_opts {
-    const char *path;              /* directory; created (0700) when missing */
-    int sync;                      /* VK_SYNC_FULL (default) or VK_SYNC_NONE (unsafe) */
-    size_t map_size;               /* initial map size; 0 = 64 MiB */
-    size_t map_max;                /* the map never grows beyond this; 0 = 64 GiB */
-    size_t max_batch_ops;          /* ops per write txn; 0 = 4096 */
-    uint64_t compact_interval_ms;  /* 0 = 300000 (5 min); UINT64_MAX = no timer */
-    uint64_t compact_min_age_ms;   /* 0 = 75000 (75 s); UINT64_MAX = none */
-    uint64_t compact_max_events;   /* 0 = 1000000; UINT64_MAX = no cap */
-    vk_fail_fn fail;               /* allocation-failure injection (tests); NULL = none */
+    const char *path;             /* directory; created (0700) when missing */
+    int sync;                     /* VK_SYNC_FULL (default) or VK_SYNC_NONE (unsafe) */
+    size_t map_size;              /* initial map size; 0 = 64 MiB */
+    size_t map_max;               /* the map never grows beyond this; 0 = 64 GiB */
+    size_t max_batch_ops;         /* ops per write txn; 0 = 4096 */
+    uint64_t compact_interval_ms; /* 0 = 300000 (5 min); UINT64_MAX = no timer */
+    uint64_t compact_min_age_ms;  /* 0 = 75000 (75 s); UINT64_MAX = none */
+    uint64_t compact_max_events;  /* 0 = 1000000; UINT64_MAX = no cap */
+    vk_fail_fn fail;              /* allocation-failure injection (tests); NULL = none */
     void *fail_ud;
 } vk_lmdb_opts;
 

@@ -10,8 +10,8 @@
 #include "common/err.h"
 
 const uint64_t vk_stats_lat_bounds_us[VK_STATS_LAT_BUCKETS] = {
-    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
-    UINT64_MAX};
+    100,   250,   500,    1000,   2500,   5000,    10000,
+    25000, 50000, 100000, 250000, 500000, 1000000, UINT64_MAX};
 const uint64_t vk_stats_batch_bounds[VK_STATS_BATCH_BUCKETS] = {
     1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, UINT64_MAX};
 
@@ -58,8 +58,8 @@ int vk_key_build(void *out, size_t cap, uint32_t resource, const char *ns, const
     return (int)n;
 }
 
-int vk_key_parse(const void *key, size_t len, uint32_t *resource, const char **ns,
-                 size_t *ns_len, const char **name, size_t *name_len)
+int vk_key_parse(const void *key, size_t len, uint32_t *resource, const char **ns, size_t *ns_len,
+                 const char **name, size_t *name_len)
 {
     const uint8_t *p = key;
     if (len < 6 || len > VK_KEY_MAX)

@@ -42,8 +42,8 @@ int vk_key_build(void *out, size_t cap, uint32_t resource, const char *ns, const
 int vk_key_prefix(void *out, size_t cap, uint32_t resource, const char *ns);
 /* Splits a key. ns/name point into key (not NUL-terminated: use the lengths).
  * Returns 0 or VK_EINVALID when key is not a well-formed object key. */
-int vk_key_parse(const void *key, size_t len, uint32_t *resource, const char **ns,
-                 size_t *ns_len, const char **name, size_t *name_len);
+int vk_key_parse(const void *key, size_t len, uint32_t *resource, const char **ns, size_t *ns_len,
+                 const char **name, size_t *name_len);
 
 /* ---- JSON helpers ---- */
 
@@ -145,7 +145,7 @@ typedef void (*vk_store_cb)(void *ud, int err, const vk_op_result *res, size_t n
 
 /* ---- Statistics ---- */
 
-#define VK_STATS_LAT_BUCKETS 14
+#define VK_STATS_LAT_BUCKETS   14
 #define VK_STATS_BATCH_BUCKETS 12
 /* Upper bounds (microseconds) of the commit latency buckets; the last is +Inf. */
 extern const uint64_t vk_stats_lat_bounds_us[VK_STATS_LAT_BUCKETS];

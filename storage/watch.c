@@ -14,9 +14,9 @@
 #include "common/err.h"
 
 #define DEFAULT_QUEUE 1024
-#define REPLAY_CHUNK 256      /* log entries per read txn */
-#define REPLAY_BUDGET 4096    /* log entries per watcher per loop iteration */
-#define MAX_RESOURCE (1u << 20)
+#define REPLAY_CHUNK  256  /* log entries per read txn */
+#define REPLAY_BUDGET 4096 /* log entries per watcher per loop iteration */
+#define MAX_RESOURCE  (1u << 20)
 
 enum { W_REPLAY = 1, W_LIVE = 2, W_ENDED = 3 };
 
@@ -26,7 +26,7 @@ struct qent {
 };
 
 struct vk_watcher {
-    vk_hub *hub; /* NULL once the hub is gone */
+    vk_hub *hub;               /* NULL once the hub is gone */
     vk_watcher *prev, *next;   /* bucket list */
     vk_watcher *rprev, *rnext; /* replay list */
     vk_watcher *gnext;         /* grave list */
@@ -517,8 +517,7 @@ int vk_watch_add(vk_hub *h, const vk_watch_opts *o, vk_watcher **out)
 {
     if (!o->notify || o->resource >= MAX_RESOURCE)
         return VK_EINVALID;
-    if (o->from_rev < h->published && h->src.compacted &&
-        o->from_rev < h->src.compacted(h->src.ud))
+    if (o->from_rev < h->published && h->src.compacted && o->from_rev < h->src.compacted(h->src.ud))
         return VK_EGONE;
     if (o->resource >= h->nbuckets) {
         size_t n = h->nbuckets ? h->nbuckets : 64;
