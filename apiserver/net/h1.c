@@ -215,7 +215,11 @@ static int h1_feed(vk_session *base, const uint8_t *data, size_t n)
         return 0;
     /* Waiting input is bounded by the header limit plus a body. */
     if (s->in.len + n > base->limits.max_header_bytes + base->limits.max_body + 65536) {
-        bad_request(s);
+        /* A 400 now would land inside the response being sent: just close. */
+        if (s->active)
+            s->closing = true;
+        else
+            bad_request(s);
         return VK_ETOOLARGE;
     }
     if (vk_buf_append(&s->in, data, n))
