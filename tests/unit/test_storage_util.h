@@ -3,6 +3,9 @@
 #ifndef VK_TEST_STORAGE_UTIL_H
 #define VK_TEST_STORAGE_UTIL_H
 
+/* Not every test uses every helper. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
