@@ -140,6 +140,9 @@ int vk_resp_header(vk_req *r, const char *name, const char *value)
     char *v = vk_arena_strdup(&r->arena, value);
     if (!n || !v)
         return -ENOMEM;
+    /* HTTP/2 forbids upper-case field names; h2's hop-by-hop filter compares lower case. */
+    for (char *p = n; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
     return push_header(r, &r->resp_headers, &r->nresp_headers, &r->cap_resp_headers, n, v);
 }
 

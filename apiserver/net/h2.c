@@ -24,11 +24,13 @@ typedef struct h2_stream {
     vk_buf out;
     size_t out_off;
     bool eof, deferred, dispatched, submitted;
+    struct h2_stream *prev, *next; /* the session's live streams */
 } h2_stream;
 
 struct h2_session {
     vk_session base;
     nghttp2_session *ng;
+    h2_stream *streams; /* nghttp2_session_del frees streams without callbacks */
     bool failed;
 };
 
@@ -36,6 +38,12 @@ static const vk_req_ops h2_req_ops;
 
 static void stream_free(h2_stream *st)
 {
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        st->s->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
     if (st->dispatched && !st->req->ended)
         st->s->base.active--;
     vk_req_free(st->req);
@@ -59,6 +67,10 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
     nghttp2_session_set_stream_user_data(ng, st->id, st);
+    st->next = s->streams;
+    if (s->streams)
+        s->streams->prev = st;
+    s->streams = st;
     return 0;
 }
 
@@ -296,7 +308,10 @@ static void h2_free(vk_session *base)
     h2_session *s = (h2_session *)base;
     if (!s)
         return;
-    /* Deleting the session closes every stream through on_stream_close. */
+    /* nghttp2_session_del does not call on_stream_close: abort and free the streams
+     * still open here. */
+    while (s->streams)
+        stream_free(s->streams);
     nghttp2_session_del(s->ng);
     free(s);
 }
