@@ -22,9 +22,15 @@ static const char *check_shutdown(vk_server *s)
     return s->draining ? "process is shutting down" : NULL;
 }
 
+static const char *check_bootstrap(vk_server *s)
+{
+    return s->bootstrapped ? NULL : "not finished";
+}
+
 static const vk_health_check checks[] = {
     {"ping", VK_HEALTHZ | VK_LIVEZ | VK_READYZ, check_ping},
     {"log", VK_HEALTHZ | VK_LIVEZ | VK_READYZ, check_log},
+    {"poststarthook/bootstrap-namespaces", VK_HEALTHZ | VK_LIVEZ | VK_READYZ, check_bootstrap},
     {"shutdown", VK_READYZ, check_shutdown},
 };
 enum { NCHECKS = sizeof checks / sizeof checks[0] };

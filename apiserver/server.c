@@ -10,6 +10,8 @@
 #include "apiserver/auth/pki.h"
 #include "apiserver/metrics.h"
 #include "apiserver/net/tls.h"
+#include "apiserver/registry/registry.h"
+#include "storage/lmdb_store.h"
 #include "common/err.h"
 #include "common/log.h"
 
@@ -79,6 +81,8 @@ static void on_flush(uv_check_t *h)
     vk_conn_flush_all(s);
     if (s->draining && !s->nconns && !s->closed) {
         s->closed = true;
+        vk_store_free(s->store); /* commits what is queued, ends watchers */
+        s->store = NULL;
         uv_close((uv_handle_t *)&s->flusher, NULL);
         uv_close((uv_handle_t *)&s->sweep, NULL);
         uv_close((uv_handle_t *)&s->grace, NULL);
@@ -111,6 +115,42 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
     }
     chmod(dir, 0700);
     return 0;
+}
+
+/* The namespaces kube-apiserver creates at start (its system namespaces controller). */
+static const char *const system_namespaces[] = {"default", "kube-system", "kube-public",
+                                                "kube-node-lease"};
+
+static void bootstrap_done(void *ud, int err, const char *json, size_t len, json_t *status)
+{
+    vk_server *s = ud;
+    if (err && err != VK_EEXIST)
+        vk_log(VK_LOG_ERROR, "bootstrap", "Cannot create a system object", "err=\"%s\"",
+               json_string_value(json_object_get(status, "message")));
+    if (--s->bootstrap_pending == 0) {
+        s->bootstrapped = true;
+        vk_log(VK_LOG_INFO, "bootstrap", "System objects ready", NULL);
+    }
+}
+
+static void bootstrap(vk_server *s)
+{
+    const vk_resource *ns = vk_resource_find("", "v1", "namespaces");
+    s->bootstrap_pending = 1;
+    for (size_t i = 0; i < sizeof system_namespaces / sizeof system_namespaces[0]; i++) {
+        char key[VK_KEY_MAX];
+        vk_buf val = {0};
+        int klen = vk_key_build(key, sizeof key, vk_resource_id(ns), "", system_namespaces[i]);
+        int rc = klen > 0 ? vk_store_get(s->store, key, (size_t)klen, &val, NULL) : klen;
+        vk_buf_free(&val);
+        if (rc == VK_ENOTFOUND) {
+            json_t *obj = json_pack("{s:{s:s}}", "metadata", "name", system_namespaces[i]);
+            s->bootstrap_pending++;
+            vk_registry_create(s, ns, NULL, obj, false, bootstrap_done, s);
+            json_decref(obj);
+        }
+    }
+    bootstrap_done(s, 0, NULL, 0, NULL);
 }
 
 int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char *err,
@@ -181,6 +221,13 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
     }
     if (o->token_auth_file && (rc = vk_tokens_load(o->token_auth_file, &s->tokens, err, errlen)))
         goto fail;
+    char dbdir[4096];
+    snprintf(dbdir, sizeof dbdir, "%s/db", o->data_dir);
+    vk_lmdb_opts lo = {.path = dbdir};
+    if ((rc = vk_store_open_lmdb(loop, &lo, &s->store))) {
+        snprintf(err, errlen, "storage at %s: %s", dbdir, vk_strerror(rc));
+        goto fail;
+    }
     if (!(s->metrics = vk_metrics_new())) {
         rc = -ENOMEM;
         snprintf(err, errlen, "out of memory");
@@ -201,6 +248,7 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
     uv_check_init(loop, &s->flusher);
     s->flusher.data = s;
     uv_check_start(&s->flusher, on_flush);
+    bootstrap(s);
     return 0;
 fail:
     uv_close((uv_handle_t *)&s->listener, NULL);
@@ -221,6 +269,8 @@ void vk_server_shutdown(vk_server *s)
 
 void vk_server_free(vk_server *s)
 {
+    vk_store_free(s->store);
+    s->store = NULL;
     SSL_CTX_free(s->ssl);
     vk_pki_free(s->pki);
     vk_tokens_free(s->tokens);

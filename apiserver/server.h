@@ -16,6 +16,7 @@ typedef struct vk_conn vk_conn;
 typedef struct vk_pki vk_pki;
 typedef struct vk_tokens vk_tokens;
 typedef struct vk_metrics vk_metrics;
+typedef struct vk_store vk_store;
 
 typedef struct vk_server_opts {
     const char *data_dir;          /* created 0700 */
@@ -48,6 +49,9 @@ typedef struct vk_server {
     vk_pki *pki;
     vk_tokens *tokens;
     vk_metrics *metrics;
+    vk_store *store;
+    int bootstrap_pending; /* bootstrap objects still being written */
+    bool bootstrapped;
 
     uv_tcp_t listener;
     uv_signal_t sig_term, sig_int;

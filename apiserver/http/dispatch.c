@@ -5,7 +5,9 @@
 #include <time.h>
 
 #include "apiserver/auth/authn.h"
+#include "apiserver/discovery.h"
 #include "apiserver/health.h"
+#include "apiserver/registry/registry.h"
 #include "apiserver/http/reqinfo.h"
 #include "apiserver/http/status.h"
 #include "apiserver/metrics.h"
@@ -38,6 +40,7 @@ static const struct route {
     {"/version", false, vk_version_handle}, {"/version/", false, vk_version_handle},
     {"/healthz", true, vk_health_handle},   {"/livez", true, vk_health_handle},
     {"/readyz", true, vk_health_handle},    {"/metrics", false, metrics_handle},
+    {"/api", true, vk_discovery_handle},    {"/apis", true, vk_discovery_handle},
 };
 
 static vk_handler find_route(const char *path)
@@ -180,6 +183,10 @@ void vk_dispatch(vk_server *s, vk_req *r)
     if (r->body_too_large) {
         vk_send_error(r, 413, "RequestEntityTooLarge", "Request entity too large: limit is %zu",
                       s->limits.max_body);
+        return;
+    }
+    if (m->ri.is_resource) {
+        vk_registry_handle(s, r, &m->ri);
         return;
     }
     vk_handler h = find_route(r->path);

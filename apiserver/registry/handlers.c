@@ -1,0 +1,761 @@
+/* Generic get, list and create over the store, in kube-apiserver's order of checks:
+ * output negotiation (406), input media type (415), body size (413), decoding (400),
+ * then the strategy: prepare, system fields, validate (422), storage (409 ...).
+ *
+ * Stored values are the objects' final JSON without kind and apiVersion; replies
+ * splice `{"kind":K,"apiVersion":V,` in front, so a GET copies bytes and a LIST joins
+ * them without parsing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "apiserver/codec/negotiate.h"
+#include "apiserver/http/status.h"
+#include "apiserver/registry/common.h"
+#include "apiserver/registry/registry.h"
+#include "apiserver/server.h"
+#include "common/err.h"
+#include "common/rand.h"
+#include "common/timefmt.h"
+#include "storage/store.h"
+#include "storage/watch.h"
+
+static const char *api_version(const vk_resource *res, char *buf, size_t n)
+{
+    if (!*res->group)
+        return res->version;
+    snprintf(buf, n, "%s/%s", res->group, res->version);
+    return buf;
+}
+
+/* "pods" for core, "deployments.apps" otherwise (GroupResource.String()). */
+static void group_resource(const vk_resource *res, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s", res->plural, *res->group ? "." : "", res->group);
+}
+
+static void kind_group(const vk_resource *res, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s", res->kind, *res->group ? "." : "", res->group);
+}
+
+static json_t *status_for(const vk_resource *res, int err, const char *name)
+{
+    char gr[160];
+    group_resource(res, gr, sizeof gr);
+    char msg[640];
+    switch (err) {
+    case VK_ENOTFOUND:
+        snprintf(msg, sizeof msg, "%s \"%s\" not found", gr, name);
+        return vk_status_new(404, "NotFound", msg, vk_status_details(name, res->group, res->plural));
+    case VK_EEXIST:
+        snprintf(msg, sizeof msg, "%s \"%s\" already exists", gr, name);
+        return vk_status_new(409, "AlreadyExists", msg,
+                             vk_status_details(name, res->group, res->plural));
+    case VK_ECONFLICT:
+        snprintf(msg, sizeof msg,
+                 "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
+                 "please apply your changes to the latest version and try again",
+                 gr, name);
+        return vk_status_new(409, "Conflict", msg, vk_status_details(name, res->group, res->plural));
+    default: {
+        int code;
+        const char *reason;
+        vk_err_status(err, &code, &reason);
+        snprintf(msg, sizeof msg, "Internal error occurred: %s", vk_strerror(err));
+        return vk_status_new(code, reason, msg, NULL);
+    }
+    }
+}
+
+/* ---- replies ---- */
+
+/* Writes kind/apiVersion then the stored object's members. */
+static int splice_kind(vk_buf *b, const vk_resource *res, const char *kind, const char *json,
+                  size_t len)
+{
+    char av[128];
+    if (len < 2 || json[0] != '{')
+        return VK_EINVALID;
+    json_t *k = json_string(kind), *v = json_string(api_version(res, av, sizeof av));
+    char *ks = json_dumps(k, JSON_ENCODE_ANY), *vs = json_dumps(v, JSON_ENCODE_ANY);
+    int rc = vk_buf_printf(b, "{\"kind\":%s,\"apiVersion\":%s%s", ks, vs, len > 2 ? "," : "");
+    free(ks);
+    free(vs);
+    json_decref(k);
+    json_decref(v);
+    if (!rc)
+        rc = vk_buf_append(b, json + 1, len - 1);
+    return rc;
+}
+
+static void send_buf(vk_req *r, int code, vk_buf *b)
+{
+    if (vk_want_pretty(r)) {
+        json_error_t e;
+        json_t *o = json_loadb(b->data, b->len, 0, &e);
+        if (o) {
+            vk_send_json(r, code, o, true);
+            json_decref(o);
+            return;
+        }
+    }
+    vk_buf_puts(b, "\n");
+    vk_resp_send(r, code, "application/json", b->data, b->len);
+}
+
+static void send_object(vk_req *r, int code, const vk_resource *res, const char *json, size_t len)
+{
+    vk_buf b = {0};
+    if (splice_kind(&b, res, res->kind, json, len)) {
+        vk_buf_free(&b);
+        vk_send_error(r, 500, "InternalError", "Internal error occurred: stored object is corrupt");
+        return;
+    }
+    send_buf(r, code, &b);
+    vk_buf_free(&b);
+}
+
+static json_t *partial_of(const json_t *obj, const char *version)
+{
+    char av[32];
+    snprintf(av, sizeof av, "meta.k8s.io/%s", version);
+    return json_pack("{s:s, s:s, s:O}", "kind", "PartialObjectMetadata", "apiVersion", av,
+                     "metadata", json_object_get(obj, "metadata"));
+}
+
+static json_t *column_defs(const vk_resource *res)
+{
+    static const vk_column defaults[] = {
+        {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
+        {"Created At", "date", "", VK_DESC_AGE, 0, NULL},
+    };
+    const vk_column *cols = res->columns ? res->columns : defaults;
+    size_t n = res->columns ? res->ncolumns : 2;
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", cols[i].name,
+                                           "type", cols[i].type, "format", cols[i].format,
+                                           "description", cols[i].description, "priority",
+                                           cols[i].priority));
+    return a;
+}
+
+static json_t *table_row(const vk_resource *res, const json_t *obj, const char *include,
+                         const char *version)
+{
+    json_t *cells = json_array();
+    if (res->columns) {
+        for (size_t i = 0; i < res->ncolumns; i++)
+            json_array_append_new(cells, res->columns[i].cell(obj));
+    } else {
+        json_array_append_new(cells, vk_cell_name(obj));
+        json_t *ts = json_object_get(json_object_get(obj, "metadata"), "creationTimestamp");
+        json_array_append_new(cells, ts ? json_incref(ts) : json_null());
+    }
+    json_t *row = json_pack("{s:o}", "cells", cells);
+    if (!strcmp(include, "Object")) {
+        json_object_set(row, "object", (json_t *)obj);
+    } else if (strcmp(include, "None")) {
+        json_object_set_new(row, "object", partial_of(obj, version));
+    }
+    return row;
+}
+
+/* ---- get ---- */
+
+static int object_key(const vk_resource *res, const char *ns, const char *name, char *key)
+{
+    return vk_key_build(key, VK_KEY_MAX, vk_resource_id(res),
+                        (res->flags & VK_NAMESPACED) ? ns : "", name);
+}
+
+static bool include_ok(vk_req *r, const char **include)
+{
+    const char *inc = vk_req_query(r, "includeObject");
+    *include = inc && *inc ? inc : "Metadata";
+    if (strcmp(*include, "Metadata") && strcmp(*include, "Object") && strcmp(*include, "None")) {
+        vk_send_error(r, 400, "BadRequest", "unrecognized includeObject value: \"%s\"", *include);
+        return false;
+    }
+    return true;
+}
+
+static void add_kind_version(json_t *obj, const vk_resource *res)
+{
+    char av[128];
+    json_t *o = json_pack("{s:s, s:s}", "kind", res->kind, "apiVersion",
+                          api_version(res, av, sizeof av));
+    json_object_update(o, obj);
+    json_object_clear(obj);
+    json_object_update(obj, o);
+    json_decref(o);
+}
+
+static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
+                   const vk_accept *acc)
+{
+    char key[VK_KEY_MAX];
+    int klen = object_key(res, ri->namespace_, ri->name, key);
+    if (klen < 0) {
+        vk_send_status(r, status_for(res, VK_ENOTFOUND, ri->name));
+        return;
+    }
+    vk_buf val = {0};
+    int rc = vk_store_get(s->store, key, (size_t)klen, &val, NULL);
+    if (rc) {
+        vk_send_status(r, status_for(res, rc, ri->name));
+        return;
+    }
+    if (acc->as == VK_AS_OBJECT) {
+        send_object(r, 200, res, val.data, val.len);
+        vk_buf_free(&val);
+        return;
+    }
+    const char *include = "Metadata";
+    json_t *obj = json_loadb(val.data, val.len, 0, NULL);
+    vk_buf_free(&val);
+    if (!obj) {
+        vk_send_error(r, 500, "InternalError", "Internal error occurred: stored object is corrupt");
+        return;
+    }
+    add_kind_version(obj, res);
+    json_t *out;
+    if (acc->as == VK_AS_PARTIAL) {
+        out = partial_of(obj, acc->as_version);
+    } else {
+        if (!include_ok(r, &include)) {
+            json_decref(obj);
+            return;
+        }
+        char av[32];
+        snprintf(av, sizeof av, "meta.k8s.io/%s", acc->as_version);
+        json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
+        out = json_pack("{s:s, s:s, s:{s:O}, s:o, s:[o]}", "kind", "Table", "apiVersion", av,
+                        "metadata", "resourceVersion", rv ? rv : json_string(""),
+                        "columnDefinitions", column_defs(res), "rows",
+                        table_row(res, obj, include, acc->as_version));
+    }
+    vk_send_json(r, 200, out, vk_want_pretty(r));
+    json_decref(out);
+    json_decref(obj);
+}
+
+/* ---- list ---- */
+
+/* kube's continue token: base64url (no padding) of
+ * {"v":"meta.k8s.io/v1","rv":N,"start":"<key after the resource prefix>\u0000"}. */
+static char *encode_continue(uint64_t rev, const char *start, size_t n)
+{
+    json_t *t = json_pack("{s:s, s:I, s:s%}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev,
+                          "start", start, n);
+    char *js = json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    if (!js)
+        return NULL;
+    size_t jl = strlen(js);
+    char *out = malloc(4 * ((jl + 2) / 3) + 1);
+    if (out) {
+        int ol = EVP_EncodeBlock((unsigned char *)out, (unsigned char *)js, (int)jl);
+        while (ol > 0 && out[ol - 1] == '=')
+            ol--;
+        out[ol] = 0;
+        for (char *p = out; *p; p++)
+            *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    }
+    free(js);
+    return out;
+}
+
+static int decode_continue(const char *tok, uint64_t *rev, vk_buf *start)
+{
+    size_t n = strlen(tok);
+    if (!n || n > 4096)
+        return VK_EINVALID;
+    char *b64 = malloc(n + 4);
+    unsigned char *raw = malloc(n + 4);
+    int rc = VK_EINVALID;
+    if (!b64 || !raw)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        b64[i] = tok[i] == '-' ? '+' : tok[i] == '_' ? '/' : tok[i];
+    int pad = (int)((4 - n % 4) % 4);
+    while (n % 4)
+        b64[n++] = '=';
+    b64[n] = 0;
+    int rl = EVP_DecodeBlock(raw, (unsigned char *)b64, (int)n);
+    if (rl < pad)
+        goto out;
+    rl -= pad;
+    json_t *t = json_loadb((char *)raw, (size_t)rl, JSON_ALLOW_NUL, NULL);
+    json_int_t r = json_integer_value(json_object_get(t, "rv"));
+    const char *st = json_string_value(json_object_get(t, "start"));
+    if (t && st && r > 0 && !strcmp(json_string_value(json_object_get(t, "v")) ?: "", "meta.k8s.io/v1")) {
+        *rev = (uint64_t)r;
+        vk_buf_append(start, st, json_string_length(json_object_get(t, "start")));
+        rc = 0;
+    }
+    json_decref(t);
+out:
+    free(b64);
+    free(raw);
+    return rc;
+}
+
+typedef struct list_ctx {
+    vk_buf items;
+    size_t count;
+    json_t *rows; /* Table and partial lists parse each item */
+    const vk_resource *res;
+    const vk_accept *acc;
+    const char *include;
+    vk_buf last_key;
+} list_ctx;
+
+static int list_visit(void *ud, const vk_kv *kv)
+{
+    list_ctx *c = ud;
+    vk_buf_reset(&c->last_key);
+    if (vk_buf_append(&c->last_key, kv->key, kv->key_len))
+        return -ENOMEM;
+    c->count++;
+    if (c->acc->as == VK_AS_OBJECT) {
+        if ((c->count > 1 && vk_buf_puts(&c->items, ",")) ||
+            vk_buf_append(&c->items, kv->val, kv->val_len))
+            return -ENOMEM;
+        return 1;
+    }
+    json_t *obj = json_loadb(kv->val, kv->val_len, 0, NULL);
+    if (!obj)
+        return -EIO;
+    add_kind_version(obj, c->res);
+    json_t *item = c->acc->as == VK_AS_TABLE ? table_row(c->res, obj, c->include, c->acc->as_version)
+                                             : partial_of(obj, c->acc->as_version);
+    json_decref(obj);
+    if (c->acc->as == VK_AS_PARTIAL)
+        json_object_del(item, "apiVersion"), json_object_del(item, "kind");
+    json_array_append_new(c->rows, item);
+    return 1;
+}
+
+static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
+                    const vk_accept *acc)
+{
+    const char *ls = vk_req_query(r, "labelSelector"), *fs = vk_req_query(r, "fieldSelector");
+    if ((ls && *ls) || (fs && *fs)) {
+        vk_send_error(r, 400, "BadRequest", "label and field selectors are not supported yet");
+        return;
+    }
+    const char *lim = vk_req_query(r, "limit"), *cont = vk_req_query(r, "continue");
+    long long limit = lim && *lim ? atoll(lim) : 0;
+    if (limit < 0)
+        limit = 0;
+    list_ctx c = {.res = res, .acc = acc, .include = "Metadata"};
+    if (acc->as == VK_AS_TABLE && !include_ok(r, &c.include))
+        return;
+    char prefix[VK_KEY_MAX];
+    bool namespaced = res->flags & VK_NAMESPACED;
+    int plen = vk_key_prefix(prefix, sizeof prefix, vk_resource_id(res),
+                             namespaced && *ri->namespace_ ? ri->namespace_ : NULL);
+    vk_list_opts o = {.prefix = prefix, .prefix_len = (size_t)plen, .limit = (size_t)limit,
+                      .count_rest = 1};
+    vk_buf start = {0};
+    uint64_t rev = 0;
+    if (cont && *cont) {
+        if (decode_continue(cont, &rev, &start)) {
+            vk_send_status(r, vk_status_new(400, "BadRequest",
+                                            "continue key is not valid: incorrect encoded start "
+                                            "resourceVersion (version meta.k8s.io/v1)",
+                                            NULL));
+            return;
+        }
+        /* The token's start is the key after the resource id. */
+        vk_buf full = {0};
+        vk_buf_append(&full, prefix, 4);
+        vk_buf_append(&full, start.data, start.len);
+        vk_buf_free(&start);
+        start = full;
+        o.start = start.data;
+        o.start_len = start.len;
+        o.rev = rev;
+    }
+    if (acc->as != VK_AS_OBJECT)
+        c.rows = json_array();
+    vk_list_info info = {0};
+    int rc = vk_store_list(s->store, &o, list_visit, &c, &info);
+    vk_buf_free(&start);
+    if (rc) {
+        if (rc == VK_EGONE)
+            vk_send_status(r, vk_status_new(410, "Expired",
+                                            "The provided continue parameter is too old to "
+                                            "display a consistent list result. You can start a "
+                                            "new list without the continue parameter.",
+                                            NULL));
+        else
+            vk_send_status(r, status_for(res, rc, ""));
+        goto out;
+    }
+    char rvs[24];
+    snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)info.rev);
+    json_t *meta = json_pack("{s:s}", "resourceVersion", rvs);
+    if (info.more && c.last_key.len > 4) {
+        vk_buf_append(&c.last_key, "", 1); /* the next key: last + \0 */
+        char *tok = encode_continue(info.rev, c.last_key.data + 4, c.last_key.len - 4);
+        if (tok)
+            json_object_set_new(meta, "continue", json_string(tok));
+        free(tok);
+        json_object_set_new(meta, "remainingItemCount", json_integer((json_int_t)info.remaining));
+    }
+    if (acc->as == VK_AS_OBJECT) {
+        char av[128];
+        char kind[96];
+        snprintf(kind, sizeof kind, "%sList", res->kind);
+        json_t *head = json_pack("{s:s, s:s, s:O}", "kind", kind, "apiVersion",
+                                 api_version(res, av, sizeof av), "metadata", meta);
+        char *hs = json_dumps(head, JSON_COMPACT);
+        json_decref(head);
+        vk_buf b = {0};
+        vk_buf_append(&b, hs, strlen(hs) - 1);
+        free(hs);
+        vk_buf_puts(&b, ",\"items\":[");
+        vk_buf_append(&b, c.items.data, c.items.len);
+        vk_buf_puts(&b, "]}");
+        send_buf(r, 200, &b);
+        vk_buf_free(&b);
+    } else {
+        char av[32];
+        snprintf(av, sizeof av, "meta.k8s.io/%s", acc->as_version);
+        json_t *out;
+        if (acc->as == VK_AS_TABLE)
+            out = json_pack("{s:s, s:s, s:O, s:o, s:O}", "kind", "Table", "apiVersion", av,
+                            "metadata", meta, "columnDefinitions", column_defs(res), "rows",
+                            c.rows);
+        else
+            out = json_pack("{s:s, s:s, s:O, s:O}", "kind", "PartialObjectMetadataList",
+                            "apiVersion", av, "metadata", meta, "items", c.rows);
+        vk_send_json(r, 200, out, vk_want_pretty(r));
+        json_decref(out);
+    }
+    json_decref(meta);
+out:
+    json_decref(c.rows);
+    vk_buf_free(&c.items);
+    vk_buf_free(&c.last_key);
+}
+
+/* ---- create ---- */
+
+/* ObjectMeta's members in Go struct order. */
+static const char *const meta_order[] = {
+    "name",          "generateName",      "namespace",         "selfLink",
+    "uid",           "resourceVersion",   "generation",        "creationTimestamp",
+    "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+    "ownerReferences", "finalizers",      "managedFields",
+};
+
+/* Rebuilds obj with metadata first (its members in struct order, resourceVersion
+ * present as ""), then spec, then status, then the rest as given. New reference. */
+static json_t *canonical(const json_t *obj)
+{
+    json_t *out = json_object();
+    json_t *m = json_object_get(obj, "metadata");
+    json_t *meta = json_object();
+    json_object_set_new(m, "resourceVersion", json_string(""));
+    for (size_t i = 0; i < sizeof meta_order / sizeof meta_order[0]; i++) {
+        json_t *v = json_object_get(m, meta_order[i]);
+        if (v)
+            json_object_set(meta, meta_order[i], v);
+    }
+    json_object_set_new(out, "metadata", meta);
+    static const char *const top[] = {"spec", "status"};
+    for (size_t i = 0; i < 2; i++)
+        if (json_object_get(obj, top[i]))
+            json_object_set(out, top[i], json_object_get(obj, top[i]));
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        if (strcmp(k, "kind") && strcmp(k, "apiVersion") && !json_object_get(out, k))
+            json_object_set(out, k, v);
+    }
+    return out;
+}
+
+static void invalid(const vk_resource *res, const char *name, vk_errlist *errs, json_t **status)
+{
+    char kg[160];
+    kind_group(res, kg, sizeof kg);
+    vk_buf msg = {0};
+    size_t n = json_array_size(errs->causes);
+    vk_buf_printf(&msg, "%s \"%s\" is invalid: %s", kg, name, n > 1 ? "[" : "");
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_array_get(errs->causes, i);
+        vk_buf_printf(&msg, "%s%s: %s", i ? ", " : "",
+                      json_string_value(json_object_get(c, "field")),
+                      json_string_value(json_object_get(c, "message")));
+    }
+    if (n > 1)
+        vk_buf_puts(&msg, "]");
+    json_t *d = vk_status_details(name, res->group, res->kind);
+    json_object_set(d, "causes", errs->causes);
+    *status = vk_status_new(422, "Invalid", msg.data, d);
+    vk_buf_free(&msg);
+}
+
+typedef struct create_ctx {
+    vk_create_cb cb;
+    void *ud;
+    const vk_resource *res;
+    char name[256];
+} create_ctx;
+
+static void create_done(void *ud, int err, const vk_op_result *res, size_t n)
+{
+    create_ctx *c = ud;
+    if (err) {
+        json_t *st = status_for(c->res, err, c->name);
+        c->cb(c->ud, err, NULL, 0, st);
+        json_decref(st);
+    } else {
+        c->cb(c->ud, 0, res[0].ev->obj, res[0].ev->obj_len, NULL);
+    }
+    free(c);
+}
+
+static void fail(vk_create_cb cb, void *ud, int err, json_t *status)
+{
+    cb(ud, err, NULL, 0, status);
+    json_decref(status);
+}
+
+void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, const json_t *in,
+                        bool dry_run, vk_create_cb cb, void *ud)
+{
+    json_t *obj = json_deep_copy(in);
+    json_t *meta = json_object_get(obj, "metadata");
+    if (!json_is_object(meta)) {
+        meta = json_object();
+        json_object_set_new(obj, "metadata", meta);
+    }
+    /* System fields the client may not set. */
+    json_object_del(meta, "uid");
+    json_object_del(meta, "creationTimestamp");
+    json_object_del(meta, "deletionTimestamp");
+    json_object_del(meta, "deletionGracePeriodSeconds");
+    json_object_del(meta, "selfLink");
+    json_t *rvj = json_object_get(meta, "resourceVersion");
+    if (rvj && (!json_is_string(rvj) || *json_string_value(rvj))) {
+        json_decref(obj);
+        fail(cb, ud, VK_EINVALID,
+             vk_status_new(500, "InternalError",
+                           "Internal error occurred: resourceVersion should not be set on "
+                           "objects to be created",
+                           json_pack("{s:[{s:s}]}", "causes", "message",
+                                     "resourceVersion should not be set on objects to be "
+                                     "created")));
+        return;
+    }
+    if (res->flags & VK_NAMESPACED)
+        json_object_set_new(meta, "namespace", json_string(ns ? ns : ""));
+    else
+        json_object_del(meta, "namespace");
+    /* generateName: prefix cut to 58, plus 5 characters (kube's names.SimpleNameGenerator). */
+    const char *gen = json_string_value(json_object_get(meta, "generateName"));
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    if ((!name || !*name) && gen && *gen) {
+        static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+        unsigned char rnd[5];
+        vk_rand_bytes(rnd, sizeof rnd);
+        char nm[64];
+        int pl = (int)strlen(gen) > 58 ? 58 : (int)strlen(gen);
+        snprintf(nm, sizeof nm, "%.*s", pl, gen);
+        for (int i = 0; i < 5; i++)
+            nm[pl + i] = alphabet[rnd[i] % 27];
+        nm[pl + 5] = 0;
+        json_object_set_new(meta, "name", json_string(nm));
+    }
+    if (res->strategy && res->strategy->prepare_create)
+        res->strategy->prepare_create(obj);
+    char uid[37], ts[21];
+    vk_uuid4(uid);
+    vk_time_format(time(NULL), ts);
+    json_object_set_new(meta, "uid", json_string(uid));
+    json_object_set_new(meta, "creationTimestamp", json_string(ts));
+
+    name = json_string_value(json_object_get(meta, "name"));
+    vk_errlist errs = {0};
+    if (!name || !*name) {
+        vk_err_required(&errs, "metadata.name", "name or generateName is required");
+    } else if (res->name_is_label ? !vk_is_dns1123_label(name) : !vk_is_dns1123_subdomain(name)) {
+        vk_err_invalid(&errs, "metadata.name", json_object_get(meta, "name"),
+                       res->name_is_label
+                           ? "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                             "characters or '-', and must start and end with an alphanumeric "
+                             "character (e.g. 'my-name',  or '123-abc', regex used for "
+                             "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+                           : "a lowercase RFC 1123 subdomain must consist of lower case "
+                             "alphanumeric characters, '-' or '.', and must start and end with "
+                             "an alphanumeric character (e.g. 'example.com', regex used for "
+                             "validation is "
+                             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+    }
+    if (res->strategy && res->strategy->validate_create)
+        res->strategy->validate_create(obj, &errs);
+    if (errs.causes) {
+        json_t *st;
+        invalid(res, name ? name : "", &errs, &st);
+        json_decref(errs.causes);
+        json_decref(obj);
+        fail(cb, ud, VK_EINVALID, st);
+        return;
+    }
+    json_t *canon = canonical(obj);
+    vk_buf val = {0};
+    size_t rv_off = 0;
+    char key[VK_KEY_MAX];
+    int klen = object_key(res, ns, name, key);
+    int rc = klen < 0 ? klen : vk_store_encode_json(canon, &val, &rv_off);
+    json_decref(canon);
+    if (!rc && dry_run) {
+        cb(ud, 0, val.data, val.len, NULL);
+        vk_buf_free(&val);
+        json_decref(obj);
+        return;
+    }
+    create_ctx *c = rc ? NULL : calloc(1, sizeof *c);
+    if (!rc && !c)
+        rc = -ENOMEM;
+    if (!rc) {
+        *c = (create_ctx){cb, ud, res, ""};
+        snprintf(c->name, sizeof c->name, "%s", name);
+        vk_op op = {VK_OP_CREATE, key, (size_t)klen, val.data, val.len, rv_off, 0};
+        rc = vk_store_submit(s->store, &op, 1, create_done, c);
+        if (rc)
+            free(c);
+    }
+    vk_buf_free(&val);
+    if (rc)
+        fail(cb, ud, rc, status_for(res, rc, name));
+    json_decref(obj);
+}
+
+typedef struct http_create {
+    vk_req *r;
+    const vk_resource *res;
+    bool done;
+} http_create;
+
+static void http_create_abort(vk_req *r, void *data)
+{
+    http_create *h = data;
+    h->r = NULL;
+}
+
+static void http_create_done(void *ud, int err, const char *json, size_t len, json_t *status)
+{
+    http_create *h = ud;
+    if (h->r) {
+        h->r->on_abort = NULL;
+        if (err)
+            vk_send_status(h->r, json_incref(status));
+        else
+            send_object(h->r, 201, h->res, json, len);
+    }
+    free(h);
+}
+
+static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri)
+{
+    const char *ct = vk_req_header(r, "content-type");
+    size_t ctl = ct ? strcspn(ct, ";") : 0;
+    while (ctl && ct[ctl - 1] == ' ')
+        ctl--;
+    if (ct && ctl && !(ctl == 16 && !strncasecmp(ct, "application/json", 16))) {
+        vk_send_error(r, 415, "UnsupportedMediaType",
+                      "the body of the request was in an unknown format - accepted media types "
+                      "include: " VK_ACCEPTED_MEDIA_TYPES);
+        return;
+    }
+    if (r->body_too_large) {
+        vk_send_error(r, 413, "RequestEntityTooLarge", "Request entity too large: limit is %zu",
+                      s->limits.max_body);
+        return;
+    }
+    json_error_t e;
+    json_t *obj = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES,
+                             &e);
+    if (!json_is_object(obj)) {
+        vk_send_error(r, 400, "BadRequest", "the body of the request is not a valid JSON object: %s",
+                      obj ? "not an object" : e.text);
+        json_decref(obj);
+        return;
+    }
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+    char buf[128];
+    const char *want = api_version(res, buf, sizeof buf);
+    if ((kind && *kind && strcmp(kind, res->kind)) || (av && *av && strcmp(av, want))) {
+        vk_send_error(r, 400, "BadRequest",
+                      "the object provided is unrecognized (must be of type %s): %s/%s", res->kind,
+                      av ? av : "", kind ? kind : "");
+        json_decref(obj);
+        return;
+    }
+    const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+    if ((res->flags & VK_NAMESPACED) && ns && *ns && strcmp(ns, ri->namespace_)) {
+        vk_send_error(r, 400, "BadRequest",
+                      "the namespace of the provided object does not match the namespace sent "
+                      "on the request");
+        json_decref(obj);
+        return;
+    }
+    const char *dry = vk_req_query(r, "dryRun");
+    http_create *h = calloc(1, sizeof *h);
+    if (!h) {
+        json_decref(obj);
+        vk_send_error(r, 500, "InternalError", "out of memory");
+        return;
+    }
+    h->r = r;
+    h->res = res;
+    r->on_abort = http_create_abort;
+    r->abort_data = h;
+    vk_registry_create(s, res, ri->namespace_, obj, dry && !strcmp(dry, "All"), http_create_done, h);
+    json_decref(obj);
+}
+
+void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
+{
+    const vk_resource *res = vk_resource_find(ri->group, ri->version, ri->resource);
+    bool namespaced = res && (res->flags & VK_NAMESPACED);
+    /* /namespaces/{name} names a Namespace (request info puts the name in namespace_
+     * too); any other resource under /namespaces/{ns}/ is namespaced. */
+    bool ns_path = *ri->namespace_ && ri->nparts && strcmp(ri->parts[0], "namespaces");
+    if (!res || *ri->subresource || (!namespaced && ns_path) ||
+        (namespaced && *ri->name && !*ri->namespace_)) {
+        vk_send_not_found(r);
+        return;
+    }
+    bool list = !strcmp(ri->verb, "list");
+    vk_accept acc;
+    if (vk_negotiate(vk_req_header(r, "accept"), true, list, &acc)) {
+        vk_send_status(r, vk_status_new(406, "NotAcceptable",
+                                        "only the following media types are accepted: "
+                                        VK_ACCEPTED_MEDIA_TYPES,
+                                        NULL));
+        return;
+    }
+    if (!strcmp(ri->verb, "get"))
+        do_get(s, r, res, ri, &acc);
+    else if (list)
+        do_list(s, r, res, ri, &acc);
+    else if (!strcmp(ri->verb, "create") && !*ri->name)
+        do_create(s, r, res, ri);
+    else
+        vk_send_error(r, 405, "MethodNotAllowed", "%s is not supported on resources of kind \"%s\" yet",
+                      ri->verb, res->plural);
+}

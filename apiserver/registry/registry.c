@@ -1,0 +1,59 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apiserver/registry/resource.h"
+
+extern const vk_resource vk_res_namespaces;
+
+const vk_resource *const vk_resources[] = {
+    &vk_res_namespaces,
+    NULL,
+};
+
+uint32_t vk_resource_id(const vk_resource *r)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = r->group; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ '/') * 16777619u;
+    for (const char *p = r->plural; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+const vk_resource *vk_resource_find(const char *group, const char *version, const char *plural)
+{
+    for (const vk_resource *const *r = vk_resources; *r; r++)
+        if (!strcmp((*r)->group, group) && !strcmp((*r)->version, version) &&
+            !strcmp((*r)->plural, plural))
+            return *r;
+    return NULL;
+}
+
+void vk_errlist_add(vk_errlist *e, const char *type, const char *field, const char *message)
+{
+    if (!e->causes)
+        e->causes = json_array();
+    json_array_append_new(e->causes,
+                          json_pack("{s:s, s:s, s:s}", "reason", type, "message", message, "field",
+                                    field));
+}
+
+void vk_err_required(vk_errlist *e, const char *field, const char *detail)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "Required value%s%s", detail && *detail ? ": " : "",
+             detail ? detail : "");
+    vk_errlist_add(e, "FieldValueRequired", field, msg);
+}
+
+void vk_err_invalid(vk_errlist *e, const char *field, const json_t *value, const char *detail)
+{
+    char *v = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+    char msg[1024];
+    snprintf(msg, sizeof msg, "Invalid value: %s%s%s", v ? v : "null", detail ? ": " : "",
+             detail ? detail : "");
+    free(v);
+    vk_errlist_add(e, "FieldValueInvalid", field, msg);
+}

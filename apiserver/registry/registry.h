@@ -1,0 +1,26 @@
+/* The generic registry: every verb on every resource, the same way for HTTP requests
+ * and for in-process clients (bootstrap, controllers). */
+#ifndef VK_REGISTRY_REGISTRY_H
+#define VK_REGISTRY_REGISTRY_H
+
+#include <jansson.h>
+
+#include "apiserver/http/reqinfo.h"
+#include "apiserver/registry/resource.h"
+
+struct vk_server;
+
+/* Answers a resource request (ri->is_resource). */
+void vk_registry_handle(struct vk_server *s, vk_req *r, const vk_reqinfo *ri);
+
+/* The outcome of an in-process create: err 0 with the stored JSON (borrowed, without
+ * kind/apiVersion), or a VK_E* code with a Status (borrowed) describing it. */
+typedef void (*vk_create_cb)(void *ud, int err, const char *json, size_t len, json_t *status);
+
+/* Creates obj (borrowed; not modified) as resource res in namespace ns (NULL for
+ * cluster-scoped): defaults, system fields, validation, storage. cb runs exactly once,
+ * possibly before this returns (validation errors). dry_run skips storage. */
+void vk_registry_create(struct vk_server *s, const vk_resource *res, const char *ns,
+                        const json_t *obj, bool dry_run, vk_create_cb cb, void *ud);
+
+#endif

@@ -1,0 +1,69 @@
+/* vk_resource: what the generic registry needs to know about one served resource.
+ *
+ * One resource's behaviour lives in one file (apiserver/resources/<group>/<plural>.c)
+ * that defines its vk_resource; registry.c lists them. Generic code never compares
+ * resource names: it reads these fields. */
+#ifndef VK_REGISTRY_RESOURCE_H
+#define VK_REGISTRY_RESOURCE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "apiserver/http/req.h"
+
+enum {
+    VK_NAMESPACED = 1u << 0,
+};
+
+/* Field errors for a 422 Invalid (kube's field.ErrorList). */
+typedef struct vk_errlist {
+    json_t *causes; /* array of {reason, message, field} */
+} vk_errlist;
+
+/* Adds a cause; type is kube's CauseType ("FieldValueRequired", ...), message the full
+ * text ("Required value", "Invalid value: \"x\": detail"). */
+void vk_errlist_add(vk_errlist *e, const char *type, const char *field, const char *message);
+/* Kube's common field errors. value may be NULL for Required. */
+void vk_err_required(vk_errlist *e, const char *field, const char *detail);
+void vk_err_invalid(vk_errlist *e, const char *field, const json_t *value, const char *detail);
+
+/* Per-resource create/update rules, in kube's order (see registry/handlers.c). */
+typedef struct vk_strategy {
+    /* Defaults and system-owned fields of a new object (status reset, ...). */
+    void (*prepare_create)(json_t *obj);
+    /* Adds causes for an invalid new object. */
+    void (*validate_create)(const json_t *obj, vk_errlist *errs);
+} vk_strategy;
+
+/* A Table column: cell() returns a new reference for one object's cell. */
+typedef struct vk_column {
+    const char *name, *type, *format, *description;
+    int priority;
+    json_t *(*cell)(const json_t *obj);
+} vk_column;
+
+typedef struct vk_resource {
+    const char *group, *version, *plural, *singular, *kind;
+    const char *short_names[4];
+    const char *categories[4];
+    const char *verbs[10];
+    unsigned flags;
+    const vk_strategy *strategy;
+    const vk_column *columns; /* NULL: kube's default Name / Created At */
+    size_t ncolumns;
+    /* Name rule: true = DNS-1123 label (namespaces), false = DNS-1123 subdomain. */
+    bool name_is_label;
+} vk_resource;
+
+/* The storage id of a resource: FNV-1a of "group/plural", stable across versions and
+ * restarts (storage keys begin with it). */
+uint32_t vk_resource_id(const vk_resource *r);
+
+/* Every served resource, in discovery order; NULL-terminated. */
+extern const vk_resource *const vk_resources[];
+
+/* The resource served at group/version/plural, or NULL. */
+const vk_resource *vk_resource_find(const char *group, const char *version, const char *plural);
+
+#endif

@@ -1,0 +1,79 @@
+/* core/v1 Namespace: kube's strategy (pkg/registry/core/namespace) and printer. */
+#include <string.h>
+
+#include "apiserver/registry/common.h"
+#include "apiserver/registry/resource.h"
+
+/* New namespaces are Active and carry the "kubernetes" finalizer, which the namespace
+ * controller removes once the contents are gone. */
+static void prepare_create(json_t *obj)
+{
+    json_t *spec = json_object_get(obj, "spec");
+    if (!json_is_object(spec)) {
+        spec = json_object();
+        json_object_set_new(obj, "spec", spec);
+    }
+    json_t *fin = json_object_get(spec, "finalizers");
+    if (!json_is_array(fin)) {
+        fin = json_array();
+        json_object_set_new(spec, "finalizers", fin);
+    }
+    bool has = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(fin, i, v) has |= json_is_string(v) && !strcmp(json_string_value(v), "kubernetes");
+    if (!has)
+        json_array_append_new(fin, json_string("kubernetes"));
+    json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
+    /* The immutable name label (NamespaceDefaultLabelName). */
+    json_t *meta = json_object_get(obj, "metadata");
+    json_t *labels = json_object_get(meta, "labels");
+    if (!json_is_object(labels)) {
+        labels = json_object();
+        json_object_set_new(meta, "labels", labels);
+    }
+    json_object_set(labels, "kubernetes.io/metadata.name", json_object_get(meta, "name"));
+}
+
+static void validate_create(const json_t *obj, vk_errlist *errs)
+{
+    json_t *fin = json_object_get(json_object_get(obj, "spec"), "finalizers");
+    size_t i;
+    json_t *v;
+    json_array_foreach(fin, i, v)
+    {
+        char field[64];
+        snprintf(field, sizeof field, "spec.finalizers[%zu]", i);
+        if (!json_is_string(v) || !vk_is_qualified_name(json_string_value(v)))
+            vk_err_invalid(errs, field, v, "name part must consist of alphanumeric characters");
+    }
+}
+
+static json_t *cell_status(const json_t *obj)
+{
+    const char *phase = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
+    return json_string(phase ? phase : "");
+}
+
+static const vk_strategy strategy = {prepare_create, validate_create};
+
+static const vk_column columns[] = {
+    {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
+    {"Status", "string", "", "The status of the namespace", 0, cell_status},
+    {"Age", "string", "", VK_DESC_AGE, 0, vk_cell_age},
+};
+
+const vk_resource vk_res_namespaces = {
+    .group = "",
+    .version = "v1",
+    .plural = "namespaces",
+    .singular = "namespace",
+    .kind = "Namespace",
+    .short_names = {"ns"},
+    .verbs = {"create", "delete", "get", "list", "patch", "update", "watch"},
+    .flags = 0,
+    .strategy = &strategy,
+    .columns = columns,
+    .ncolumns = sizeof columns / sizeof columns[0],
+    .name_is_label = true,
+};
