@@ -219,6 +219,8 @@ if command -v strip >/dev/null; then
     figure "stripped binary size" "$mb MiB ($sz B)" "< 5 MB" "$(below "$sz" 5000000)"
 fi
 echo "  linked shared libraries: $(ldd "$VKUBE" | awk '$1 !~ /linux-vdso|ld-linux/ { sub(/\.so.*/, "", $1); printf "%s ", $1 }')"
+libsz=$(ldd "$VKUBE" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | xargs -r stat -L -c %s | awk '{ s += $1 } END { printf "%.1f", s / 1048576 }')
+echo "  (dynamically linked; those libraries' files total $libsz MiB on disk, libc included)"
 
 # ---------------------------------------------------------------------------------
 # A long-running server for RSS and load. start_server [nopipe]: nopipe starts it with
