@@ -1,0 +1,70 @@
+#!/bin/bash
+# End to end: the first resource (namespaces) through kubectl and raw requests.
+. "$(dirname "$0")/lib.sh"
+
+D=$WORK/data
+check "server starts" start_server "$D"
+raw() { admin_curl "$D" -H 'User-Agent: e2e' "$@"; }
+export -f raw
+export D VK_URL
+
+check "system namespaces exist" bash -c "kubectl get namespaces --no-headers | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'default kube-node-lease kube-public kube-system '"
+check "namespaces print as a Table with STATUS and AGE" bash -c "kubectl get namespaces | head -1 | grep -q '^NAME *STATUS *AGE'"
+check "namespace phase is Active" bash -c "[ \$(kubectl get ns default -o jsonpath='{.status.phase}') = Active ]"
+check "namespace has the kubernetes finalizer and name label" bash -c "[ \"\$(kubectl get ns kube-system -o jsonpath='{.spec.finalizers[0]} {.metadata.labels.kubernetes\.io/metadata\.name}')\" = 'kubernetes kube-system' ]"
+check "kubectl create -f makes a namespace" bash -c "echo '{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"team-a\",\"labels\":{\"x\":\"y\"}}}' | kubectl create --validate=false -f - | grep -q 'namespace/team-a created'"
+check "created object has system fields" bash -c "kubectl get ns team-a -o jsonpath='{.metadata.uid} {.metadata.resourceVersion} {.metadata.creationTimestamp}' | grep -Eq '^[0-9a-f-]{36} [0-9]+ 20[0-9-]+T[0-9:]+Z\$'"
+check "duplicate create is AlreadyExists" bash -c "echo '{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"team-a\"}}' | kubectl create --validate=false -f - 2>&1 | grep -q 'AlreadyExists.*namespaces \"team-a\" already exists'"
+check "invalid name is 422 Invalid with a cause" bash -c "raw -X POST -H 'Content-Type: application/json' -d '{\"metadata\":{\"name\":\"Bad_Name\"}}' \$VK_URL/api/v1/namespaces | grep -q '\"reason\":\"Invalid\".*\"field\":\"metadata.name\"'"
+check "generateName makes a 5-character suffix" bash -c "raw -X POST -H 'Content-Type: application/json' -d '{\"metadata\":{\"generateName\":\"gen-\"}}' \$VK_URL/api/v1/namespaces | grep -Eq '\"name\":\"gen-[bcdfghjklmnpqrstvwxz2456789]{5}\"'"
+check "dryRun=All stores nothing" bash -c "raw -X POST -H 'Content-Type: application/json' -d '{\"metadata\":{\"name\":\"dry\"}}' \"\$VK_URL/api/v1/namespaces?dryRun=All\" | grep -q '\"name\":\"dry\"' && [ \$(raw -o /dev/null -w '%{http_code}' \$VK_URL/api/v1/namespaces/dry) = 404 ]"
+check "create with resourceVersion is refused" bash -c "raw -X POST -H 'Content-Type: application/json' -d '{\"metadata\":{\"name\":\"rv\",\"resourceVersion\":\"5\"}}' \$VK_URL/api/v1/namespaces | grep -q 'resourceVersion should not be set'"
+check "missing namespace is a NotFound Status" bash -c "raw \$VK_URL/api/v1/namespaces/nope | grep -qx '{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"namespaces \\\\\"nope\\\\\" not found\",\"reason\":\"NotFound\",\"details\":{\"name\":\"nope\",\"kind\":\"namespaces\"},\"code\":404}'"
+check "GET splices kind and apiVersion first" bash -c "raw \$VK_URL/api/v1/namespaces/default | grep -q '^{\"kind\":\"Namespace\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"default\",\"uid\"'"
+check "list items carry no kind" bash -c "raw \$VK_URL/api/v1/namespaces | grep -q '^{\"kind\":\"NamespaceList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"[0-9]*\"},\"items\":\[{\"metadata\"'"
+check "paged list: continue, remainingItemCount, same RV" bash -c '
+    p1=$(raw "$VK_URL/api/v1/namespaces?limit=2")
+    rv1=$(echo "$p1" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"metadata\"][\"resourceVersion\"])")
+    rem=$(echo "$p1" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"metadata\"][\"remainingItemCount\"])")
+    tok=$(echo "$p1" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"metadata\"][\"continue\"])")
+    total=$(raw "$VK_URL/api/v1/namespaces" | python3 -c "import json,sys; print(len(json.load(sys.stdin)[\"items\"]))")
+    [ "$rem" -eq $((total - 2)) ] || exit 1
+    echo "{\"metadata\":{\"name\":\"after-page-one\"}}" | raw -X POST -H "Content-Type: application/json" -d @- "$VK_URL/api/v1/namespaces" >/dev/null
+    p2=$(raw "$VK_URL/api/v1/namespaces?limit=100&continue=$tok")
+    echo "$p2" | python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+assert d[\"metadata\"][\"resourceVersion\"]==\"$rv1\", d[\"metadata\"]
+names=[i[\"metadata\"][\"name\"] for i in d[\"items\"]]
+assert \"after-page-one\" not in names, names
+assert len(names)==$total-2, names
+assert \"continue\" not in d[\"metadata\"] and \"remainingItemCount\" not in d[\"metadata\"]
+"'
+check "kubectl --chunk-size pages through everything" bash -c "[ \$(kubectl get ns --chunk-size=1 --no-headers | wc -l) -eq \$(kubectl get ns --no-headers | wc -l) ]"
+check "bad continue token is 400" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' \"\$VK_URL/api/v1/namespaces?continue=garbage\") = 400 ]"
+check "Table: Name column first, cells match columns" bash -c "raw -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' \$VK_URL/api/v1/namespaces/default | python3 -c '
+import json,sys
+t=json.load(sys.stdin)
+assert t[\"kind\"]==\"Table\" and t[\"columnDefinitions\"][0][\"name\"]==\"Name\"
+r=t[\"rows\"][0]
+assert len(r[\"cells\"])==len(t[\"columnDefinitions\"]) and r[\"cells\"][0]==\"default\"
+assert r[\"object\"][\"kind\"]==\"PartialObjectMetadata\"'"
+check "PartialObjectMetadataList" bash -c "raw -H 'Accept: application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io' \$VK_URL/api/v1/namespaces | grep -q '\"kind\":\"PartialObjectMetadataList\"'"
+check "unacceptable Accept is 406" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -H 'Accept: text/html' \$VK_URL/api/v1/namespaces) = 406 ]"
+check "unknown body type is 415" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: text/plain' -d x \$VK_URL/api/v1/namespaces) = 415 ]"
+check "malformed JSON is 400" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{\"metadata\":' \$VK_URL/api/v1/namespaces) = 400 ]"
+check "discovery: /api lists v1" bash -c "raw \$VK_URL/api | grep -q '\"versions\":\[\"v1\"\]'"
+check "discovery: namespaces with kube's storageVersionHash" bash -c "raw \$VK_URL/api/v1 | grep -q '\"name\":\"namespaces\",\"singularName\":\"namespace\",\"namespaced\":false,\"kind\":\"Namespace\".*\"shortNames\":\[\"ns\"\],\"storageVersionHash\":\"Q3oi5N2YM8M=\"'"
+check "discovery: trailing slashes answer alike" bash -c "[ \"\$(raw \$VK_URL/api/)\" = \"\$(raw \$VK_URL/api)\" ] && [ \"\$(raw \$VK_URL/apis/)\" = \"\$(raw \$VK_URL/apis)\" ]"
+check "kubectl api-resources lists namespaces" bash -c "kubectl api-resources --no-headers | grep -Eq '^namespaces +ns +v1 +false +Namespace'"
+
+check "kill -9 then restart" bash -c "kill -9 $VK_PID"
+VK_PID=""
+check "server restarts on the same data" start_server "$D"
+check "acknowledged create survived kill -9" bash -c "kubectl get ns team-a -o jsonpath='{.metadata.labels.x}' | grep -qx y"
+check "revisions keep growing after restart" bash -c '
+    before=$(kubectl get ns team-a -o jsonpath="{.metadata.resourceVersion}")
+    raw -X POST -H "Content-Type: application/json" -d "{\"metadata\":{\"name\":\"after-restart\"}}" "$VK_URL/api/v1/namespaces" >/dev/null
+    after=$(kubectl get ns after-restart -o jsonpath="{.metadata.resourceVersion}")
+    [ "$after" -gt "$before" ]'
+check "SIGTERM exits 0" stop_server
