@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 enum { MAX_PARTS = 32 };
 
@@ -37,6 +38,55 @@ static const char *lower_method(vk_req *r)
     for (char *p = m; p && *p; p++)
         *p = (char)tolower((unsigned char)*p);
     return m ? m : "";
+}
+
+/* fields.ParseSelector(fs).RequiresExactMatch("metadata.name"): the unescaped value of
+ * its "metadata.name=" or "==" term, or NULL when there is none or the selector is
+ * malformed (a term without an operator, an unescaped ',' or '=' in a value). */
+static const char *selector_name(vk_req *r, const char *fs)
+{
+    const char *found = NULL;
+    for (const char *p = fs;;) {
+        const char *e = p;
+        while (*e && *e != ',')
+            e += e[0] == '\\' && e[1] ? 2 : 1;
+        size_t len = (size_t)(e - p), i, oplen = 0;
+        for (i = 0; i < len && !oplen; i++) {
+            if ((p[i] == '!' || p[i] == '=') && i + 1 < len && p[i + 1] == '=')
+                oplen = 2;
+            else if (p[i] == '=')
+                oplen = 1;
+        }
+        if (len && !oplen)
+            return NULL;
+        if (len) {
+            i--; /* the operator's start */
+            const char *v = p + i + oplen;
+            size_t vlen = len - i - oplen, o = 0;
+            char *val = vk_arena_alloc(&r->arena, vlen + 1);
+            if (!val)
+                return NULL;
+            for (size_t j = 0; j < vlen; j++) {
+                char c = v[j];
+                if (c == '\\') {
+                    if (j + 1 == vlen)
+                        return NULL;
+                    c = v[++j];
+                    if (c != '\\' && c != ',' && c != '=')
+                        return NULL;
+                } else if (c == ',' || c == '=') {
+                    return NULL;
+                }
+                val[o++] = c;
+            }
+            val[o] = 0;
+            if (!found && p[i] != '!' && i == 13 && !memcmp(p, "metadata.name", 13))
+                found = val;
+        }
+        if (!*e)
+            return found;
+        p = e + 1;
+    }
 }
 
 int vk_reqinfo_parse(vk_req *r, vk_reqinfo *ri)
@@ -106,22 +156,15 @@ int vk_reqinfo_parse(vk_req *r, vk_reqinfo *ri)
         ri->resource = p[0];
 
     if (!*ri->name && !strcmp(ri->verb, "get")) {
+        /* Go's Convert_Slice_string_To_bool: present and not "0" or "false". */
         const char *w = vk_req_query(r, "watch");
-        bool watch = w && (!strcmp(w, "true") || !strcmp(w, "1") || !strcmp(w, "True") ||
-                           !strcmp(w, "TRUE") || !strcmp(w, "t") || !strcmp(w, "T"));
+        bool watch = w && strcmp(w, "0") && strcasecmp(w, "false");
         ri->verb = watch ? "watch" : "list";
         /* fieldSelector=metadata.name=X names the object, for authorization. */
         const char *fs = vk_req_query(r, "fieldSelector");
-        if (fs && !strchr(fs, ',')) {
-            const char *v = NULL;
-            if (!strncmp(fs, "metadata.name==", 15))
-                v = fs + 15;
-            else if (!strncmp(fs, "metadata.name=", 14))
-                v = fs + 14;
-            if (v && *v && !strchr(v, '/') && !strchr(v, '%') && strcmp(v, ".") &&
-                strcmp(v, ".."))
-                ri->name = v;
-        }
+        const char *v = fs ? selector_name(r, fs) : NULL;
+        if (v && *v && !strchr(v, '/') && !strchr(v, '%') && strcmp(v, ".") && strcmp(v, ".."))
+            ri->name = v;
     }
     if (!*ri->name && !strcmp(ri->verb, "delete"))
         ri->verb = "deletecollection";
