@@ -121,7 +121,7 @@ int vk_tokens_parse(const char *text, size_t len, vk_tokens **out, char *err, si
         int nf = csv_fields(line, l, f, 5);
         if (nf < 3 || !*f[0] || !*f[1]) {
             snprintf(err, errlen, "token file line %zu: want token,user,uid[,groups]", lineno);
-            for (int i = 0; i < 5 && i < (nf > 0 ? nf : 0); i++)
+            for (int i = 0; i < 5; i++) /* also the fields before a bad quote */
                 free(f[i]);
             vk_tokens_free(t);
             return VK_EINVALID;

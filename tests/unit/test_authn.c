@@ -1,0 +1,307 @@
+/* Authentication (client certificates, static tokens, anonymous) and the pre-RBAC
+ * authorizer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apiserver/auth/authn.h"
+#include "common/err.h"
+
+static vk_req *mkreq(const vk_conn_info *ci, const char *method, const char *path,
+                     const char *authz)
+{
+    vk_req *r = vk_req_new(NULL, NULL, VK_PROTO_H2, ci);
+    assert_non_null(r);
+    r->method = method;
+    r->path = path;
+    if (authz)
+        assert_int_equal(vk_req_add_header(r, "Authorization", 13, authz, strlen(authz)), 0);
+    return r;
+}
+
+static vk_tokens *parse(const char *text)
+{
+    vk_tokens *t = NULL;
+    char err[256] = "";
+    int rc = vk_tokens_parse(text, strlen(text), &t, err, sizeof err);
+    if (rc)
+        fail_msg("parse failed (%d): %s", rc, err);
+    assert_non_null(t);
+    return t;
+}
+
+/* Authenticates a bearer token; returns the rc and copies the user out. */
+static int auth_token(const vk_tokens *t, const char *authz, char *user, size_t n, char *groups,
+                      size_t gn, char *uid, size_t un)
+{
+    vk_req *r = mkreq(NULL, "GET", "/api", authz);
+    int rc = vk_authenticate(r, t);
+    if (!rc) {
+        snprintf(user, n, "%s", r->user.name);
+        snprintf(uid, un, "%s", r->user.uid ? r->user.uid : "(null)");
+        groups[0] = 0;
+        for (const char **g = r->user.groups; g && *g; g++) {
+            if (groups[0])
+                strncat(groups, "|", gn - strlen(groups) - 1);
+            strncat(groups, *g, gn - strlen(groups) - 1);
+        }
+    }
+    vk_req_free(r);
+    return rc;
+}
+
+static void test_tokens_csv(void **state)
+{
+    vk_tokens *t = parse("tok1,alice,uid-a\r\n"
+                         "\n"
+                         "\r\n"
+                         "tok2,bob,uid-b,\"system:masters,dev\"\n"
+                         "tok3,carol,uid-c,ops\n"
+                         "\"tok,4\",\"dan \"\"the\"\" man\",\"\",\"g1\"\r\n"
+                         "tok5,eve,uid-e,\"\",extra-column");
+    char user[128], groups[256], uid[64];
+    assert_int_equal(
+        auth_token(t, "Bearer tok1", user, sizeof user, groups, sizeof groups, uid, sizeof uid), 0);
+    assert_string_equal(user, "alice");
+    assert_string_equal(uid, "uid-a");
+    assert_string_equal(groups, "system:authenticated");
+
+    assert_int_equal(
+        auth_token(t, "Bearer tok2", user, sizeof user, groups, sizeof groups, uid, sizeof uid), 0);
+    assert_string_equal(user, "bob");
+    assert_string_equal(groups, "system:masters|dev|system:authenticated");
+
+    assert_int_equal(
+        auth_token(t, "bearer tok3", user, sizeof user, groups, sizeof groups, uid, sizeof uid), 0);
+    assert_string_equal(user, "carol");
+    assert_string_equal(groups, "ops|system:authenticated");
+
+    assert_int_equal(
+        auth_token(t, "Bearer tok,4", user, sizeof user, groups, sizeof groups, uid, sizeof uid),
+        0);
+    assert_string_equal(user, "dan \"the\" man");
+    assert_string_equal(uid, "");
+    assert_string_equal(groups, "g1|system:authenticated");
+
+    assert_int_equal(
+        auth_token(t, "Bearer tok5", user, sizeof user, groups, sizeof groups, uid, sizeof uid), 0);
+    assert_string_equal(user, "eve");
+    assert_string_equal(groups, "system:authenticated");
+    vk_tokens_free(t);
+
+    /* Empty input is an empty token set. */
+    t = parse("");
+    assert_int_equal(
+        auth_token(t, "Bearer x", user, sizeof user, groups, sizeof groups, uid, sizeof uid),
+        VK_EINVALID);
+    vk_tokens_free(t);
+    vk_tokens_free(NULL);
+}
+
+static void test_tokens_duplicate_last_wins(void **state)
+{
+    /* kube keeps tokens in a map: a later line replaces an earlier one. */
+    vk_tokens *t = parse("same,first,1\nsame,second,2\n");
+    char user[64], groups[128], uid[32];
+    assert_int_equal(
+        auth_token(t, "Bearer same", user, sizeof user, groups, sizeof groups, uid, sizeof uid), 0);
+    assert_string_equal(user, "second");
+    vk_tokens_free(t);
+}
+
+static void test_tokens_malformed(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *line;
+    } cases[] = {
+        {"a,b\n", "line 1"},
+        {"ok,u,1\n\nonlyone\n", "line 3"},
+        {"ok,u,1\r\nbad,\"unterminated,1\r\n", "line 2"},
+        {"ok,u,1\n\"q\"x,u,1\n", "line 2"},
+        {",user,uid\n", "line 1"},
+        {"tok,,uid\n", "line 1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        vk_tokens *t = (vk_tokens *)1;
+        char err[256] = "";
+        int rc = vk_tokens_parse(cases[i].text, strlen(cases[i].text), &t, err, sizeof err);
+        assert_int_equal(rc, VK_EINVALID);
+        assert_ptr_equal(t, (vk_tokens *)1); /* untouched on error */
+        if (!strstr(err, cases[i].line))
+            fail_msg("case %zu: error \"%s\" does not name %s", i, err, cases[i].line);
+    }
+}
+
+static void test_tokens_load(void **state)
+{
+    char path[] = "/tmp/vk-tokens-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char text[] = "filetok,frank,uid-f,\"system:masters\"\n";
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    vk_tokens *t = NULL;
+    char err[256] = "";
+    assert_int_equal(vk_tokens_load(path, &t, err, sizeof err), 0);
+    char user[64], groups[128], uid[32];
+    assert_int_equal(
+        auth_token(t, "Bearer filetok", user, sizeof user, groups, sizeof groups, uid, sizeof uid),
+        0);
+    assert_string_equal(user, "frank");
+    assert_string_equal(groups, "system:masters|system:authenticated");
+    vk_tokens_free(t);
+    unlink(path);
+
+    t = NULL;
+    assert_int_equal(vk_tokens_load(path, &t, err, sizeof err), -ENOENT);
+    assert_null(t);
+    assert_non_null(strstr(err, path));
+}
+
+static void test_bearer_mismatch(void **state)
+{
+    vk_tokens *t = parse("secret,alice,1\n");
+    char user[64], groups[128], uid[32];
+    static const char *const bad[] = {"Bearer secreT", "Bearer secre", "Bearer secret2", "Bearer ",
+                                      "Bearer x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(
+            auth_token(t, bad[i], user, sizeof user, groups, sizeof groups, uid, sizeof uid),
+            VK_EINVALID);
+    /* No token file: every bearer token is refused. */
+    assert_int_equal(auth_token(NULL, "Bearer secret", user, sizeof user, groups, sizeof groups,
+                                uid, sizeof uid),
+                     VK_EINVALID);
+    /* Another scheme is no bearer token: anonymous. */
+    assert_int_equal(auth_token(t, "Basic YWxpY2U6cHc=", user, sizeof user, groups, sizeof groups,
+                                uid, sizeof uid),
+                     0);
+    assert_string_equal(user, "system:anonymous");
+    assert_string_equal(groups, "system:unauthenticated");
+    vk_tokens_free(t);
+}
+
+static void test_cert_identity_wins(void **state)
+{
+    static const char *cert_groups[] = {"system:masters", "team", NULL};
+    vk_conn_info ci = {.cert_user = "kubernetes-admin", .cert_groups = cert_groups};
+    vk_tokens *t = parse("tok,alice,1\n");
+    vk_req *r = mkreq(&ci, "GET", "/api", "Bearer tok");
+    assert_int_equal(vk_authenticate(r, t), 0);
+    assert_string_equal(r->user.name, "kubernetes-admin");
+    assert_string_equal(r->user.groups[0], "system:masters");
+    assert_string_equal(r->user.groups[1], "team");
+    assert_string_equal(r->user.groups[2], "system:authenticated");
+    assert_null(r->user.groups[3]);
+    assert_true(vk_user_in_group(&r->user, "system:masters"));
+    vk_req_free(r);
+
+    /* Even a bad token does not matter when a certificate is there. */
+    r = mkreq(&ci, "GET", "/api", "Bearer wrong");
+    assert_int_equal(vk_authenticate(r, t), 0);
+    assert_string_equal(r->user.name, "kubernetes-admin");
+    vk_req_free(r);
+
+    /* A certificate without O, and one already naming system:authenticated. */
+    static const char *already[] = {"system:authenticated", NULL};
+    vk_conn_info c2 = {.cert_user = "node1", .cert_groups = NULL};
+    r = mkreq(&c2, "GET", "/api", NULL);
+    assert_int_equal(vk_authenticate(r, NULL), 0);
+    assert_string_equal(r->user.name, "node1");
+    assert_string_equal(r->user.groups[0], "system:authenticated");
+    assert_null(r->user.groups[1]);
+    vk_req_free(r);
+    c2.cert_groups = already;
+    r = mkreq(&c2, "GET", "/api", NULL);
+    assert_int_equal(vk_authenticate(r, NULL), 0);
+    assert_string_equal(r->user.groups[0], "system:authenticated");
+    assert_null(r->user.groups[1]);
+    vk_req_free(r);
+    vk_tokens_free(t);
+}
+
+static void test_anonymous(void **state)
+{
+    vk_conn_info ci = {0};
+    vk_req *r = mkreq(&ci, "GET", "/healthz", NULL);
+    assert_int_equal(vk_authenticate(r, NULL), 0);
+    assert_string_equal(r->user.name, "system:anonymous");
+    assert_string_equal(r->user.groups[0], "system:unauthenticated");
+    assert_null(r->user.groups[1]);
+    assert_false(vk_user_in_group(&r->user, "system:authenticated"));
+    assert_false(vk_user_in_group(&r->user, "system:masters"));
+    vk_req_free(r);
+}
+
+/* Authenticates then authorizes method path. */
+static bool allowed(const vk_conn_info *ci, const char *method, const char *path, const char *authz,
+                    const vk_tokens *t)
+{
+    vk_req *r = mkreq(ci, method, path, authz);
+    assert_int_equal(vk_authenticate(r, t), 0);
+    vk_reqinfo ri;
+    assert_int_equal(vk_reqinfo_parse(r, &ri), 0);
+    bool ok = vk_authorize(r, &ri);
+    vk_req_free(r);
+    return ok;
+}
+
+static void test_authorize(void **state)
+{
+    static const char *masters[] = {"system:masters", NULL};
+    vk_conn_info admin = {.cert_user = "admin", .cert_groups = masters};
+    vk_conn_info none = {0};
+    vk_tokens *t = parse("dev,dev,1,devs\nroot,root,2,system:masters\n");
+
+    /* system:masters may do everything. */
+    static const char *const any[][2] = {
+        {"GET", "/api"},
+        {"POST", "/api/v1/namespaces"},
+        {"DELETE", "/api/v1/namespaces/x/pods"},
+        {"PATCH", "/apis/apps/v1/namespaces/x/deployments/d"},
+        {"GET", "/metrics"},
+        {"HEAD", "/readyz/ping"},
+    };
+    for (size_t i = 0; i < sizeof any / sizeof any[0]; i++) {
+        assert_true(allowed(&admin, any[i][0], any[i][1], NULL, NULL));
+        assert_true(allowed(&none, any[i][0], any[i][1], "Bearer root", t));
+    }
+
+    /* Everyone else: only GET of the public-info paths. */
+    static const char *const pub[] = {"/healthz", "/livez", "/readyz", "/version", "/version/"};
+    for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++) {
+        assert_true(allowed(&none, "GET", pub[i], NULL, NULL));
+        assert_true(allowed(&none, "GET", pub[i], "Bearer dev", t));
+        assert_false(allowed(&none, "HEAD", pub[i], NULL, NULL));
+        assert_false(allowed(&none, "POST", pub[i], NULL, NULL));
+    }
+    static const char *const denied[] = {
+        "/readyz/ping", "/healthz/etcd", "/livez/", "/api",      "/api/v1/pods",
+        "/apis",        "/metrics",      "/",       "/versionx", "/api/v1/namespaces/default"};
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+        if (allowed(&none, "GET", denied[i], NULL, NULL))
+            fail_msg("anonymous GET %s allowed", denied[i]);
+        if (allowed(&none, "GET", denied[i], "Bearer dev", t))
+            fail_msg("dev GET %s allowed", denied[i]);
+    }
+    vk_tokens_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tokens_csv),       cmocka_unit_test(test_tokens_duplicate_last_wins),
+        cmocka_unit_test(test_tokens_malformed), cmocka_unit_test(test_tokens_load),
+        cmocka_unit_test(test_bearer_mismatch),  cmocka_unit_test(test_cert_identity_wins),
+        cmocka_unit_test(test_anonymous),        cmocka_unit_test(test_authorize),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
