@@ -10,6 +10,7 @@
 #include "apiserver/auth/pki.h"
 #include "apiserver/metrics.h"
 #include "apiserver/net/tls.h"
+#include "apiserver/registry/internal.h"
 #include "apiserver/registry/registry.h"
 #include "storage/lmdb_store.h"
 #include "common/err.h"
@@ -262,6 +263,7 @@ void vk_server_shutdown(vk_server *s)
         return;
     s->draining = true;
     uv_close((uv_handle_t *)&s->listener, NULL);
+    vk_reg_watch_end_all(s);
     vk_conn_shutdown_all(s);
     uv_timer_start(&s->grace, on_grace, (uint64_t)s->opts.shutdown_grace_ms, 0);
     uv_unref((uv_handle_t *)&s->grace);

@@ -17,6 +17,7 @@ typedef struct vk_pki vk_pki;
 typedef struct vk_tokens vk_tokens;
 typedef struct vk_metrics vk_metrics;
 typedef struct vk_store vk_store;
+struct http_watch;
 
 typedef struct vk_server_opts {
     const char *data_dir;          /* created 0700 */
@@ -61,7 +62,8 @@ typedef struct vk_server {
     char url[300]; /* https://host:port that the kubeconfig names */
     int port;      /* the bound port (useful with :0) */
 
-    vk_conn *conns; /* every open connection */
+    struct http_watch *watches; /* open watch streams (registry/watch.c) */
+    vk_conn *conns;             /* every open connection */
     size_t nconns;
     bool draining, closed;
     uint64_t start_ms;

@@ -16,7 +16,10 @@
 #define DEFAULT_QUEUE 1024
 #define REPLAY_CHUNK  256  /* log entries per read txn */
 #define REPLAY_BUDGET 4096 /* log entries per watcher per loop iteration */
-#define MAX_RESOURCE  (1u << 20)
+/* Watchers hang off buckets chosen by resource id (ids are hashes, so any u32);
+ * a bucket may hold several resources, so delivery compares the id too. */
+#define NBUCKETS 256u
+#define BUCKET(id) ((id) % NBUCKETS)
 
 enum { W_REPLAY = 1, W_LIVE = 2, W_ENDED = 3 };
 
@@ -319,7 +322,7 @@ static void bucket_unlink(vk_hub *h, vk_watcher *w)
     if (w->prev)
         w->prev->next = w->next;
     else
-        h->buckets[w->resource] = w->next;
+        h->buckets[BUCKET(w->resource)] = w->next;
     if (w->next)
         w->next->prev = w->prev;
 }
@@ -480,12 +483,12 @@ int vk_hub_publish(vk_hub *h, vk_event *ev)
     if (ev->rev != h->published + 1)
         return VK_EINVALID;
     h->published = ev->rev;
-    if (ev->resource >= h->nbuckets)
+    if (!h->nbuckets)
         return 0;
     h->depth++;
-    for (vk_watcher *w = h->buckets[ev->resource], *next; w; w = next) {
+    for (vk_watcher *w = h->buckets[BUCKET(ev->resource)], *next; w; w = next) {
         next = w->next;
-        if (w->state == W_LIVE && !w->freed)
+        if (w->state == W_LIVE && !w->freed && w->resource == ev->resource)
             deliver(h, w, ev);
     }
     h->depth--;
@@ -515,23 +518,17 @@ static char *dup_str(vk_hub *h, const char *s, size_t *len)
 
 int vk_watch_add(vk_hub *h, const vk_watch_opts *o, vk_watcher **out)
 {
-    if (!o->notify || o->resource >= MAX_RESOURCE)
+    if (!o->notify)
         return VK_EINVALID;
     if (o->from_rev < h->published && h->src.compacted && o->from_rev < h->src.compacted(h->src.ud))
         return VK_EGONE;
-    if (o->resource >= h->nbuckets) {
-        size_t n = h->nbuckets ? h->nbuckets : 64;
-        while (n <= o->resource)
-            n *= 2;
-        vk_watcher **nb = hub_alloc(h, n * sizeof *nb);
+    if (!h->nbuckets) {
+        vk_watcher **nb = hub_alloc(h, NBUCKETS * sizeof *nb);
         if (!nb)
             return -ENOMEM;
-        if (h->nbuckets)
-            memcpy(nb, h->buckets, h->nbuckets * sizeof *nb);
-        memset(nb + h->nbuckets, 0, (n - h->nbuckets) * sizeof *nb);
-        free(h->buckets);
+        memset(nb, 0, NBUCKETS * sizeof *nb);
         h->buckets = nb;
-        h->nbuckets = n;
+        h->nbuckets = NBUCKETS;
     }
     vk_watcher *w = hub_alloc(h, sizeof *w);
     if (!w)
@@ -551,10 +548,10 @@ int vk_watch_add(vk_hub *h, const vk_watch_opts *o, vk_watcher **out)
     w->notify = o->notify;
     w->ud = o->ud;
     w->armed = 1;
-    w->next = h->buckets[o->resource];
+    w->next = h->buckets[BUCKET(o->resource)];
     if (w->next)
         w->next->prev = w;
-    h->buckets[o->resource] = w;
+    h->buckets[BUCKET(o->resource)] = w;
     h->nwatchers++;
     if (w->pos < h->published) {
         w->state = W_REPLAY;

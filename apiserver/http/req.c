@@ -199,3 +199,8 @@ int vk_resp_send(vk_req *r, int status, const char *content_type, const void *bo
     }
     return rc;
 }
+
+size_t vk_req_pending(const vk_req *r)
+{
+    return (r->conn ? r->conn->write_pending : 0) + (r->ops->pending ? r->ops->pending(r) : 0);
+}

@@ -44,6 +44,7 @@ typedef struct vk_conn_info {
     const char *cert_user;  /* verified client certificate CN, or NULL */
     const char **cert_groups; /* its O values, NULL-terminated */
     const char *alpn;       /* "h2" or "http/1.1" */
+    size_t write_pending;   /* bytes handed to the socket and not yet written */
     struct vk_server *server;
 } vk_conn_info;
 
@@ -55,6 +56,8 @@ typedef struct vk_req_ops {
     int (*write)(vk_req *r, const void *data, size_t n);
     /* Ends the body. */
     int (*end)(vk_req *r);
+    /* Response bytes the protocol holds that the peer has not taken yet (optional). */
+    size_t (*pending)(const vk_req *r);
 } vk_req_ops;
 
 struct vk_req {
@@ -113,6 +116,9 @@ int vk_resp_start(vk_req *r, int status);
 int vk_resp_write(vk_req *r, const void *data, size_t n);
 /* Ends the response. */
 int vk_resp_end(vk_req *r);
+/* Response bytes written but not yet taken by the peer: what the protocol still
+ * holds plus what the connection has queued. Long streams use it to bound memory. */
+size_t vk_req_pending(const vk_req *r);
 /* A whole response at once: status, Content-Type (may be NULL) and body. */
 int vk_resp_send(vk_req *r, int status, const char *content_type, const void *body, size_t n);
 

@@ -89,6 +89,7 @@ static void after_write(uv_write_t *req, int status)
     write_req *w = (write_req *)req;
     vk_conn *c = w->c;
     c->write_pending -= w->len;
+    c->info.write_pending = c->write_pending;
     free(w);
     if (status < 0) {
         conn_close(c);
@@ -126,6 +127,7 @@ static int send_tls_output(vk_conn *c)
     if (!c->write_pending)
         c->stall_ms = vk_now_ms();
     c->write_pending += (size_t)n;
+    c->info.write_pending = c->write_pending;
     if (c->write_pending > WRITE_HIGH_WATER && !c->read_stopped) {
         c->read_stopped = true;
         uv_read_stop((uv_stream_t *)&c->tcp);

@@ -320,7 +320,14 @@ static int h1_end(vk_req *r)
     return rc;
 }
 
-static const vk_req_ops h1_req_ops = {h1_start, h1_write, h1_end};
+/* Output still in the session: the connection takes it at the next flush. */
+static size_t h1_pending(const vk_req *r)
+{
+    const h1_session *s = r->proto_data;
+    return s->out.len;
+}
+
+static const vk_req_ops h1_req_ops = {h1_start, h1_write, h1_end, h1_pending};
 
 static int h1_produce(vk_session *base, vk_buf *out)
 {

@@ -254,7 +254,14 @@ static int h2_end(vk_req *r)
     return 0;
 }
 
-static const vk_req_ops h2_req_ops = {h2_start, h2_write, h2_end};
+/* Body bytes the stream holds: they wait for the peer's flow-control window. */
+static size_t h2_pending(const vk_req *r)
+{
+    const h2_stream *st = r->proto_data;
+    return st->out.len - st->out_off;
+}
+
+static const vk_req_ops h2_req_ops = {h2_start, h2_write, h2_end, h2_pending};
 
 static int h2_feed(vk_session *base, const uint8_t *data, size_t n)
 {

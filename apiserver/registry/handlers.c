@@ -16,6 +16,7 @@
 #include "apiserver/codec/negotiate.h"
 #include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
+#include "apiserver/registry/internal.h"
 #include "apiserver/registry/registry.h"
 #include "apiserver/server.h"
 #include "common/err.h"
@@ -24,7 +25,7 @@
 #include "storage/store.h"
 #include "storage/watch.h"
 
-static const char *api_version(const vk_resource *res, char *buf, size_t n)
+const char *vk_reg_api_version(const vk_resource *res, char *buf, size_t n)
 {
     if (!*res->group)
         return res->version;
@@ -43,7 +44,7 @@ static void kind_group(const vk_resource *res, char *buf, size_t n)
     snprintf(buf, n, "%s%s%s", res->kind, *res->group ? "." : "", res->group);
 }
 
-static json_t *status_for(const vk_resource *res, int err, const char *name)
+json_t *vk_reg_status(const vk_resource *res, int err, const char *name)
 {
     char gr[160];
     group_resource(res, gr, sizeof gr);
@@ -75,13 +76,13 @@ static json_t *status_for(const vk_resource *res, int err, const char *name)
 /* ---- replies ---- */
 
 /* Writes kind/apiVersion then the stored object's members. */
-static int splice_kind(vk_buf *b, const vk_resource *res, const char *kind, const char *json,
+int vk_reg_splice(vk_buf *b, const vk_resource *res, const char *kind, const char *json,
                   size_t len)
 {
     char av[128];
     if (len < 2 || json[0] != '{')
         return VK_EINVALID;
-    json_t *k = json_string(kind), *v = json_string(api_version(res, av, sizeof av));
+    json_t *k = json_string(kind), *v = json_string(vk_reg_api_version(res, av, sizeof av));
     char *ks = json_dumps(k, JSON_ENCODE_ANY), *vs = json_dumps(v, JSON_ENCODE_ANY);
     int rc = vk_buf_printf(b, "{\"kind\":%s,\"apiVersion\":%s%s", ks, vs, len > 2 ? "," : "");
     free(ks);
@@ -111,7 +112,7 @@ static void send_buf(vk_req *r, int code, vk_buf *b)
 static void send_object(vk_req *r, int code, const vk_resource *res, const char *json, size_t len)
 {
     vk_buf b = {0};
-    if (splice_kind(&b, res, res->kind, json, len)) {
+    if (vk_reg_splice(&b, res, res->kind, json, len)) {
         vk_buf_free(&b);
         vk_send_error(r, 500, "InternalError", "Internal error occurred: stored object is corrupt");
         return;
@@ -120,7 +121,7 @@ static void send_object(vk_req *r, int code, const vk_resource *res, const char 
     vk_buf_free(&b);
 }
 
-static json_t *partial_of(const json_t *obj, const char *version)
+json_t *vk_reg_partial(const json_t *obj, const char *version)
 {
     char av[32];
     snprintf(av, sizeof av, "meta.k8s.io/%s", version);
@@ -128,7 +129,7 @@ static json_t *partial_of(const json_t *obj, const char *version)
                      "metadata", json_object_get(obj, "metadata"));
 }
 
-static json_t *column_defs(const vk_resource *res)
+json_t *vk_reg_columns(const vk_resource *res)
 {
     static const vk_column defaults[] = {
         {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
@@ -145,7 +146,7 @@ static json_t *column_defs(const vk_resource *res)
     return a;
 }
 
-static json_t *table_row(const vk_resource *res, const json_t *obj, const char *include,
+json_t *vk_reg_row(const vk_resource *res, const json_t *obj, const char *include,
                          const char *version)
 {
     json_t *cells = json_array();
@@ -161,20 +162,20 @@ static json_t *table_row(const vk_resource *res, const json_t *obj, const char *
     if (!strcmp(include, "Object")) {
         json_object_set(row, "object", (json_t *)obj);
     } else if (strcmp(include, "None")) {
-        json_object_set_new(row, "object", partial_of(obj, version));
+        json_object_set_new(row, "object", vk_reg_partial(obj, version));
     }
     return row;
 }
 
 /* ---- get ---- */
 
-static int object_key(const vk_resource *res, const char *ns, const char *name, char *key)
+int vk_reg_key(const vk_resource *res, const char *ns, const char *name, char *key)
 {
     return vk_key_build(key, VK_KEY_MAX, vk_resource_id(res),
                         (res->flags & VK_NAMESPACED) ? ns : "", name);
 }
 
-static bool include_ok(vk_req *r, const char **include)
+bool vk_reg_include(vk_req *r, const char **include)
 {
     const char *inc = vk_req_query(r, "includeObject");
     *include = inc && *inc ? inc : "Metadata";
@@ -185,11 +186,11 @@ static bool include_ok(vk_req *r, const char **include)
     return true;
 }
 
-static void add_kind_version(json_t *obj, const vk_resource *res)
+void vk_reg_add_kind(json_t *obj, const vk_resource *res)
 {
     char av[128];
     json_t *o = json_pack("{s:s, s:s}", "kind", res->kind, "apiVersion",
-                          api_version(res, av, sizeof av));
+                          vk_reg_api_version(res, av, sizeof av));
     json_object_update(o, obj);
     json_object_clear(obj);
     json_object_update(obj, o);
@@ -200,15 +201,15 @@ static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
                    const vk_accept *acc)
 {
     char key[VK_KEY_MAX];
-    int klen = object_key(res, ri->namespace_, ri->name, key);
+    int klen = vk_reg_key(res, ri->namespace_, ri->name, key);
     if (klen < 0) {
-        vk_send_status(r, status_for(res, VK_ENOTFOUND, ri->name));
+        vk_send_status(r, vk_reg_status(res, VK_ENOTFOUND, ri->name));
         return;
     }
     vk_buf val = {0};
     int rc = vk_store_get(s->store, key, (size_t)klen, &val, NULL);
     if (rc) {
-        vk_send_status(r, status_for(res, rc, ri->name));
+        vk_send_status(r, vk_reg_status(res, rc, ri->name));
         return;
     }
     if (acc->as == VK_AS_OBJECT) {
@@ -223,12 +224,12 @@ static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         vk_send_error(r, 500, "InternalError", "Internal error occurred: stored object is corrupt");
         return;
     }
-    add_kind_version(obj, res);
+    vk_reg_add_kind(obj, res);
     json_t *out;
     if (acc->as == VK_AS_PARTIAL) {
-        out = partial_of(obj, acc->as_version);
+        out = vk_reg_partial(obj, acc->as_version);
     } else {
-        if (!include_ok(r, &include)) {
+        if (!vk_reg_include(r, &include)) {
             json_decref(obj);
             return;
         }
@@ -237,8 +238,8 @@ static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
         out = json_pack("{s:s, s:s, s:{s:O}, s:o, s:[o]}", "kind", "Table", "apiVersion", av,
                         "metadata", "resourceVersion", rv ? rv : json_string(""),
-                        "columnDefinitions", column_defs(res), "rows",
-                        table_row(res, obj, include, acc->as_version));
+                        "columnDefinitions", vk_reg_columns(res), "rows",
+                        vk_reg_row(res, obj, include, acc->as_version));
     }
     vk_send_json(r, 200, out, vk_want_pretty(r));
     json_decref(out);
@@ -306,6 +307,16 @@ out:
     return rc;
 }
 
+bool vk_reg_selectors_ok(vk_req *r, const vk_reqinfo *ri)
+{
+    const char *ls = vk_req_query(r, "labelSelector"), *fs = vk_req_query(r, "fieldSelector");
+    if ((ls && *ls) || (fs && *fs && !*ri->name)) {
+        vk_send_error(r, 400, "BadRequest", "label and field selectors are not supported yet");
+        return false;
+    }
+    return true;
+}
+
 typedef struct list_ctx {
     vk_buf items;
     size_t count;
@@ -314,11 +325,14 @@ typedef struct list_ctx {
     const vk_accept *acc;
     const char *include;
     vk_buf last_key;
+    size_t exact_len; /* nonzero: only the key of this length (fieldSelector on the name) */
 } list_ctx;
 
 static int list_visit(void *ud, const vk_kv *kv)
 {
     list_ctx *c = ud;
+    if (c->exact_len && kv->key_len != c->exact_len)
+        return 0;
     vk_buf_reset(&c->last_key);
     if (vk_buf_append(&c->last_key, kv->key, kv->key_len))
         return -ENOMEM;
@@ -332,9 +346,9 @@ static int list_visit(void *ud, const vk_kv *kv)
     json_t *obj = json_loadb(kv->val, kv->val_len, 0, NULL);
     if (!obj)
         return -EIO;
-    add_kind_version(obj, c->res);
-    json_t *item = c->acc->as == VK_AS_TABLE ? table_row(c->res, obj, c->include, c->acc->as_version)
-                                             : partial_of(obj, c->acc->as_version);
+    vk_reg_add_kind(obj, c->res);
+    json_t *item = c->acc->as == VK_AS_TABLE ? vk_reg_row(c->res, obj, c->include, c->acc->as_version)
+                                             : vk_reg_partial(obj, c->acc->as_version);
     json_decref(obj);
     if (c->acc->as == VK_AS_PARTIAL)
         json_object_del(item, "apiVersion"), json_object_del(item, "kind");
@@ -345,22 +359,25 @@ static int list_visit(void *ud, const vk_kv *kv)
 static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
                     const vk_accept *acc)
 {
-    const char *ls = vk_req_query(r, "labelSelector"), *fs = vk_req_query(r, "fieldSelector");
-    if ((ls && *ls) || (fs && *fs)) {
-        vk_send_error(r, 400, "BadRequest", "label and field selectors are not supported yet");
+    if (!vk_reg_selectors_ok(r, ri))
         return;
-    }
     const char *lim = vk_req_query(r, "limit"), *cont = vk_req_query(r, "continue");
     long long limit = lim && *lim ? atoll(lim) : 0;
     if (limit < 0)
         limit = 0;
     list_ctx c = {.res = res, .acc = acc, .include = "Metadata"};
-    if (acc->as == VK_AS_TABLE && !include_ok(r, &c.include))
+    if (acc->as == VK_AS_TABLE && !vk_reg_include(r, &c.include))
         return;
     char prefix[VK_KEY_MAX];
     bool namespaced = res->flags & VK_NAMESPACED;
-    int plen = vk_key_prefix(prefix, sizeof prefix, vk_resource_id(res),
-                             namespaced && *ri->namespace_ ? ri->namespace_ : NULL);
+    int plen = *ri->name ? vk_reg_key(res, ri->namespace_, ri->name, prefix)
+                         : vk_key_prefix(prefix, sizeof prefix, vk_resource_id(res),
+                                         namespaced && *ri->namespace_ ? ri->namespace_ : NULL);
+    if (plen < 0) {
+        vk_send_error(r, 400, "BadRequest", "invalid namespace or name");
+        return;
+    }
+    c.exact_len = *ri->name ? (size_t)plen : 0;
     vk_list_opts o = {.prefix = prefix, .prefix_len = (size_t)plen, .limit = (size_t)limit,
                       .count_rest = 1};
     vk_buf start = {0};
@@ -396,7 +413,7 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
                                             "new list without the continue parameter.",
                                             NULL));
         else
-            vk_send_status(r, status_for(res, rc, ""));
+            vk_send_status(r, vk_reg_status(res, rc, ""));
         goto out;
     }
     char rvs[24];
@@ -415,7 +432,7 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
         char kind[96];
         snprintf(kind, sizeof kind, "%sList", res->kind);
         json_t *head = json_pack("{s:s, s:s, s:O}", "kind", kind, "apiVersion",
-                                 api_version(res, av, sizeof av), "metadata", meta);
+                                 vk_reg_api_version(res, av, sizeof av), "metadata", meta);
         char *hs = json_dumps(head, JSON_COMPACT);
         json_decref(head);
         vk_buf b = {0};
@@ -432,7 +449,7 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
         json_t *out;
         if (acc->as == VK_AS_TABLE)
             out = json_pack("{s:s, s:s, s:O, s:o, s:O}", "kind", "Table", "apiVersion", av,
-                            "metadata", meta, "columnDefinitions", column_defs(res), "rows",
+                            "metadata", meta, "columnDefinitions", vk_reg_columns(res), "rows",
                             c.rows);
         else
             out = json_pack("{s:s, s:s, s:O, s:O}", "kind", "PartialObjectMetadataList",
@@ -517,7 +534,7 @@ static void create_done(void *ud, int err, const vk_op_result *res, size_t n)
 {
     create_ctx *c = ud;
     if (err) {
-        json_t *st = status_for(c->res, err, c->name);
+        json_t *st = vk_reg_status(c->res, err, c->name);
         c->cb(c->ud, err, NULL, 0, st);
         json_decref(st);
     } else {
@@ -617,7 +634,7 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
     vk_buf val = {0};
     size_t rv_off = 0;
     char key[VK_KEY_MAX];
-    int klen = object_key(res, ns, name, key);
+    int klen = vk_reg_key(res, ns, name, key);
     int rc = klen < 0 ? klen : vk_store_encode_json(canon, &val, &rv_off);
     json_decref(canon);
     if (!rc && dry_run) {
@@ -639,7 +656,7 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
     }
     vk_buf_free(&val);
     if (rc)
-        fail(cb, ud, rc, status_for(res, rc, name));
+        fail(cb, ud, rc, vk_reg_status(res, rc, name));
     json_decref(obj);
 }
 
@@ -697,7 +714,7 @@ static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_
     const char *kind = json_string_value(json_object_get(obj, "kind"));
     const char *av = json_string_value(json_object_get(obj, "apiVersion"));
     char buf[128];
-    const char *want = api_version(res, buf, sizeof buf);
+    const char *want = vk_reg_api_version(res, buf, sizeof buf);
     if ((kind && *kind && strcmp(kind, res->kind)) || (av && *av && strcmp(av, want))) {
         vk_send_error(r, 400, "BadRequest",
                       "the object provided is unrecognized (must be of type %s): %s/%s", res->kind,
@@ -740,7 +757,8 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
         vk_send_not_found(r);
         return;
     }
-    bool list = !strcmp(ri->verb, "list");
+    bool watch = !strcmp(ri->verb, "watch");
+    bool list = watch || !strcmp(ri->verb, "list");
     vk_accept acc;
     if (vk_negotiate(vk_req_header(r, "accept"), true, list, &acc)) {
         vk_send_status(r, vk_status_new(406, "NotAcceptable",
@@ -751,6 +769,8 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
     }
     if (!strcmp(ri->verb, "get"))
         do_get(s, r, res, ri, &acc);
+    else if (watch)
+        vk_reg_watch(s, r, res, ri, &acc);
     else if (list)
         do_list(s, r, res, ri, &acc);
     else if (!strcmp(ri->verb, "create") && !*ri->name)

@@ -1,0 +1,48 @@
+/* Helpers shared by the registry's handlers (handlers.c, watch.c). Not for other
+ * modules. */
+#ifndef VK_REGISTRY_INTERNAL_H
+#define VK_REGISTRY_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "apiserver/codec/negotiate.h"
+#include "apiserver/http/reqinfo.h"
+#include "apiserver/registry/resource.h"
+#include "common/buf.h"
+
+struct vk_server;
+
+/* "v1" or "apps/v1" (written into buf when needed). */
+const char *vk_reg_api_version(const vk_resource *res, char *buf, size_t n);
+/* A Status for a storage error on object name (NotFound, AlreadyExists, ...). New ref. */
+json_t *vk_reg_status(const vk_resource *res, int err, const char *name);
+/* Appends {"kind":kind,"apiVersion":...,<members of json>}. 0 or an error. */
+int vk_reg_splice(vk_buf *b, const vk_resource *res, const char *kind, const char *json,
+                  size_t len);
+/* PartialObjectMetadata of obj in meta.k8s.io/<version>. New ref. */
+json_t *vk_reg_partial(const json_t *obj, const char *version);
+/* Table columnDefinitions of res. New ref. */
+json_t *vk_reg_columns(const vk_resource *res);
+/* One Table row of obj (obj carries kind/apiVersion); include is Metadata|Object|None. */
+json_t *vk_reg_row(const vk_resource *res, const json_t *obj, const char *include,
+                   const char *version);
+/* The storage key of (ns, name); its length or an error. key holds VK_KEY_MAX bytes. */
+int vk_reg_key(const vk_resource *res, const char *ns, const char *name, char *key);
+/* Reads ?includeObject=; false after answering 400 for a bad value. */
+bool vk_reg_include(vk_req *r, const char **include);
+/* Puts kind and apiVersion first in obj. */
+void vk_reg_add_kind(json_t *obj, const vk_resource *res);
+
+/* Label and field selectors are not evaluated yet, except a field selector naming one
+ * object (metadata.name=X, which request info turned into ri->name). Answers 400 and
+ * returns false for anything else. */
+bool vk_reg_selectors_ok(vk_req *r, const vk_reqinfo *ri);
+
+/* Serves a watch (ri->verb == "watch"); acc is the negotiated format. */
+void vk_reg_watch(struct vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
+                  const vk_accept *acc);
+/* Ends every watch stream cleanly (server shutdown). */
+void vk_reg_watch_end_all(struct vk_server *s);
+
+#endif
