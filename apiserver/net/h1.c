@@ -109,10 +109,16 @@ static int on_headers_complete(http_parser *p)
     size_t plen = q ? (size_t)(q - u) : strlen(u);
     /* Absolute-form targets ("http://host/path") keep only their path. */
     const char *path = u;
-    if (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) {
-        const char *slash = strchr(u + 8, '/');
-        path = slash && (!q || slash < q) ? slash : "/";
-        plen = q ? (size_t)(q - path) : strlen(path);
+    size_t scheme = !strncmp(u, "http://", 7) ? 7 : !strncmp(u, "https://", 8) ? 8 : 0;
+    if (scheme) {
+        const char *slash = strchr(u + scheme, '/');
+        if (slash && (!q || slash < q)) {
+            path = slash;
+            plen = q ? (size_t)(q - path) : strlen(path);
+        } else {
+            path = "/";
+            plen = 1;
+        }
     }
     r->path = vk_arena_strndup(&r->arena, path, plen);
     r->query = q ? vk_arena_strdup(&r->arena, q + 1) : "";

@@ -589,6 +589,25 @@ static void test_absolute_form_and_upgrade(void **state)
     assert_int_equal(vk_resp_send(r, 200, NULL, NULL, 0), 0);
     produce(h);
     vk_buf_reset(&h->out);
+    /* Targets without a path, or with an empty host (found by fuzz_h1). */
+    static const char *const targets[][3] = {
+        {"http://host?x=/y", "/", "x=/y"},
+        {"https://h", "/", ""},
+        {"http:///pods?", "/pods", ""},
+        {"https://a/b/c?d", "/b/c", "d"},
+    };
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        vk_buf line = {0};
+        vk_buf_printf(&line, "GET %s HTTP/1.1\r\n\r\n", targets[i][0]);
+        assert_int_equal(feed(h, line.data), 0);
+        vk_buf_free(&line);
+        r = take(h);
+        assert_string_equal(r->path, targets[i][1]);
+        assert_string_equal(r->query, targets[i][2]);
+        assert_int_equal(vk_resp_send(r, 200, NULL, NULL, 0), 0);
+        produce(h);
+        vk_buf_reset(&h->out);
+    }
     assert_int_equal(feed(h, "GET /exec HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                              "\r\n\x81\x05hello"),
                      0);
