@@ -7,7 +7,7 @@
 
 /* Column descriptions of the generic Name and Age columns. */
 #define VK_DESC_NAME "Name must be unique within a namespace."
-#define VK_DESC_AGE "CreationTimestamp: when the object was created, in UTC."
+#define VK_DESC_AGE  "CreationTimestamp: when the object was created, in UTC."
 
 /* DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63. */
 bool vk_is_dns1123_label(const char *s);

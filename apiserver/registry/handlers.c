@@ -18,6 +18,7 @@
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/internal.h"
 #include "apiserver/registry/registry.h"
+#include "apiserver/registry/selector.h"
 #include "apiserver/server.h"
 #include "common/err.h"
 #include "common/rand.h"
@@ -52,7 +53,8 @@ json_t *vk_reg_status(const vk_resource *res, int err, const char *name)
     switch (err) {
     case VK_ENOTFOUND:
         snprintf(msg, sizeof msg, "%s \"%s\" not found", gr, name);
-        return vk_status_new(404, "NotFound", msg, vk_status_details(name, res->group, res->plural));
+        return vk_status_new(404, "NotFound", msg,
+                             vk_status_details(name, res->group, res->plural));
     case VK_EEXIST:
         snprintf(msg, sizeof msg, "%s \"%s\" already exists", gr, name);
         return vk_status_new(409, "AlreadyExists", msg,
@@ -62,7 +64,8 @@ json_t *vk_reg_status(const vk_resource *res, int err, const char *name)
                  "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
                  "please apply your changes to the latest version and try again",
                  gr, name);
-        return vk_status_new(409, "Conflict", msg, vk_status_details(name, res->group, res->plural));
+        return vk_status_new(409, "Conflict", msg,
+                             vk_status_details(name, res->group, res->plural));
     default: {
         int code;
         const char *reason;
@@ -76,8 +79,7 @@ json_t *vk_reg_status(const vk_resource *res, int err, const char *name)
 /* ---- replies ---- */
 
 /* Writes kind/apiVersion then the stored object's members. */
-int vk_reg_splice(vk_buf *b, const vk_resource *res, const char *kind, const char *json,
-                  size_t len)
+int vk_reg_splice(vk_buf *b, const vk_resource *res, const char *kind, const char *json, size_t len)
 {
     char av[128];
     if (len < 2 || json[0] != '{')
@@ -139,15 +141,15 @@ json_t *vk_reg_columns(const vk_resource *res)
     size_t n = res->columns ? res->ncolumns : 2;
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", cols[i].name,
-                                           "type", cols[i].type, "format", cols[i].format,
-                                           "description", cols[i].description, "priority",
-                                           cols[i].priority));
+        json_array_append_new(a,
+                              json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", cols[i].name, "type",
+                                        cols[i].type, "format", cols[i].format, "description",
+                                        cols[i].description, "priority", cols[i].priority));
     return a;
 }
 
 json_t *vk_reg_row(const vk_resource *res, const json_t *obj, const char *include,
-                         const char *version)
+                   const char *version)
 {
     json_t *cells = json_array();
     if (res->columns) {
@@ -236,10 +238,10 @@ static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         char av[32];
         snprintf(av, sizeof av, "meta.k8s.io/%s", acc->as_version);
         json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
-        out = json_pack("{s:s, s:s, s:{s:O}, s:o, s:[o]}", "kind", "Table", "apiVersion", av,
-                        "metadata", "resourceVersion", rv ? rv : json_string(""),
-                        "columnDefinitions", vk_reg_columns(res), "rows",
-                        vk_reg_row(res, obj, include, acc->as_version));
+        out =
+            json_pack("{s:s, s:s, s:{s:O}, s:o, s:[o]}", "kind", "Table", "apiVersion", av,
+                      "metadata", "resourceVersion", rv ? rv : json_string(""), "columnDefinitions",
+                      vk_reg_columns(res), "rows", vk_reg_row(res, obj, include, acc->as_version));
     }
     vk_send_json(r, 200, out, vk_want_pretty(r));
     json_decref(out);
@@ -252,8 +254,8 @@ static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
  * {"v":"meta.k8s.io/v1","rv":N,"start":"<key after the resource prefix>\u0000"}. */
 static char *encode_continue(uint64_t rev, const char *start, size_t n)
 {
-    json_t *t = json_pack("{s:s, s:I, s:s%}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev,
-                          "start", start, n);
+    json_t *t = json_pack("{s:s, s:I, s:s%}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev, "start",
+                          start, n);
     char *js = json_dumps(t, JSON_COMPACT);
     json_decref(t);
     if (!js)
@@ -295,7 +297,8 @@ static int decode_continue(const char *tok, uint64_t *rev, vk_buf *start)
     json_t *t = json_loadb((char *)raw, (size_t)rl, JSON_ALLOW_NUL, NULL);
     json_int_t r = json_integer_value(json_object_get(t, "rv"));
     const char *st = json_string_value(json_object_get(t, "start"));
-    if (t && st && r > 0 && !strcmp(json_string_value(json_object_get(t, "v")) ?: "", "meta.k8s.io/v1")) {
+    if (t && st && r > 0 &&
+        !strcmp(json_string_value(json_object_get(t, "v")) ?: "", "meta.k8s.io/v1")) {
         *rev = (uint64_t)r;
         vk_buf_append(start, st, json_string_length(json_object_get(t, "start")));
         rc = 0;
@@ -307,14 +310,50 @@ out:
     return rc;
 }
 
-bool vk_reg_selectors_ok(vk_req *r, const vk_reqinfo *ri)
+/* A dotted path's value as a string, as kube's field label functions give it. */
+static const char *field_value(const json_t *obj, const char *path, char *buf, size_t n)
 {
-    const char *ls = vk_req_query(r, "labelSelector"), *fs = vk_req_query(r, "fieldSelector");
-    if ((ls && *ls) || (fs && *fs && !*ri->name)) {
-        vk_send_error(r, 400, "BadRequest", "label and field selectors are not supported yet");
+    const json_t *v = obj;
+    char part[128];
+    for (const char *p = path; v && *p;) {
+        size_t l = strcspn(p, ".");
+        snprintf(part, sizeof part, "%.*s", (int)l, p);
+        v = json_object_get(v, part);
+        p += l + (p[l] == '.');
+    }
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_boolean(v) || !v)
+        return v && json_is_true(v) ? "true" : v ? "false" : NULL;
+    if (json_is_integer(v)) {
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return NULL;
+}
+
+bool vk_reg_selectors(vk_req *r, const vk_resource *res, vk_selector **labels, vk_selector **fields)
+{
+    *labels = *fields = NULL;
+    const char *known[12] = {"metadata.name", "metadata.namespace"};
+    for (size_t i = 0; i < 8 && res->field_labels[i]; i++)
+        known[2 + i] = res->field_labels[i];
+    char err[512];
+    if (vk_label_selector_parse(vk_req_query(r, "labelSelector"), labels, err, sizeof err) ||
+        vk_field_selector_parse(vk_req_query(r, "fieldSelector"), known, fields, err, sizeof err)) {
+        vk_selector_free(*labels);
+        *labels = NULL;
+        vk_send_error(r, 400, "BadRequest", "%s", err);
         return false;
     }
     return true;
+}
+
+bool vk_reg_selected(const vk_selector *labels, const vk_selector *fields, const json_t *obj)
+{
+    return vk_selector_match_labels(labels,
+                                    json_object_get(json_object_get(obj, "metadata"), "labels")) &&
+           vk_selector_match_fields(fields, obj, field_value);
 }
 
 typedef struct list_ctx {
@@ -326,6 +365,7 @@ typedef struct list_ctx {
     const char *include;
     vk_buf last_key;
     size_t exact_len; /* nonzero: only the key of this length (fieldSelector on the name) */
+    vk_selector *labels, *fields;
 } list_ctx;
 
 static int list_visit(void *ud, const vk_kv *kv)
@@ -336,6 +376,13 @@ static int list_visit(void *ud, const vk_kv *kv)
     vk_buf_reset(&c->last_key);
     if (vk_buf_append(&c->last_key, kv->key, kv->key_len))
         return -ENOMEM;
+    if (c->labels || c->fields) {
+        json_t *o = json_loadb(kv->val, kv->val_len, 0, NULL);
+        bool take = o && vk_reg_selected(c->labels, c->fields, o);
+        json_decref(o);
+        if (!take)
+            return 0;
+    }
     c->count++;
     if (c->acc->as == VK_AS_OBJECT) {
         if ((c->count > 1 && vk_buf_puts(&c->items, ",")) ||
@@ -347,8 +394,9 @@ static int list_visit(void *ud, const vk_kv *kv)
     if (!obj)
         return -EIO;
     vk_reg_add_kind(obj, c->res);
-    json_t *item = c->acc->as == VK_AS_TABLE ? vk_reg_row(c->res, obj, c->include, c->acc->as_version)
-                                             : vk_reg_partial(obj, c->acc->as_version);
+    json_t *item = c->acc->as == VK_AS_TABLE
+                       ? vk_reg_row(c->res, obj, c->include, c->acc->as_version)
+                       : vk_reg_partial(obj, c->acc->as_version);
     json_decref(obj);
     if (c->acc->as == VK_AS_PARTIAL)
         json_object_del(item, "apiVersion"), json_object_del(item, "kind");
@@ -359,8 +407,6 @@ static int list_visit(void *ud, const vk_kv *kv)
 static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
                     const vk_accept *acc)
 {
-    if (!vk_reg_selectors_ok(r, ri))
-        return;
     const char *lim = vk_req_query(r, "limit"), *cont = vk_req_query(r, "continue");
     long long limit = lim && *lim ? atoll(lim) : 0;
     if (limit < 0)
@@ -368,19 +414,21 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
     list_ctx c = {.res = res, .acc = acc, .include = "Metadata"};
     if (acc->as == VK_AS_TABLE && !vk_reg_include(r, &c.include))
         return;
+    if (!vk_reg_selectors(r, res, &c.labels, &c.fields))
+        return;
     char prefix[VK_KEY_MAX];
     bool namespaced = res->flags & VK_NAMESPACED;
     int plen = *ri->name ? vk_reg_key(res, ri->namespace_, ri->name, prefix)
                          : vk_key_prefix(prefix, sizeof prefix, vk_resource_id(res),
                                          namespaced && *ri->namespace_ ? ri->namespace_ : NULL);
+    vk_buf start = {0};
     if (plen < 0) {
         vk_send_error(r, 400, "BadRequest", "invalid namespace or name");
-        return;
+        goto out;
     }
     c.exact_len = *ri->name ? (size_t)plen : 0;
-    vk_list_opts o = {.prefix = prefix, .prefix_len = (size_t)plen, .limit = (size_t)limit,
-                      .count_rest = 1};
-    vk_buf start = {0};
+    vk_list_opts o = {
+        .prefix = prefix, .prefix_len = (size_t)plen, .limit = (size_t)limit, .count_rest = 1};
     uint64_t rev = 0;
     if (cont && *cont) {
         if (decode_continue(cont, &rev, &start)) {
@@ -388,7 +436,7 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
                                             "continue key is not valid: incorrect encoded start "
                                             "resourceVersion (version meta.k8s.io/v1)",
                                             NULL));
-            return;
+            goto out;
         }
         /* The token's start is the key after the resource id. */
         vk_buf full = {0};
@@ -404,7 +452,6 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
         c.rows = json_array();
     vk_list_info info = {0};
     int rc = vk_store_list(s->store, &o, list_visit, &c, &info);
-    vk_buf_free(&start);
     if (rc) {
         if (rc == VK_EGONE)
             vk_send_status(r, vk_status_new(410, "Expired",
@@ -425,7 +472,9 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
         if (tok)
             json_object_set_new(meta, "continue", json_string(tok));
         free(tok);
-        json_object_set_new(meta, "remainingItemCount", json_integer((json_int_t)info.remaining));
+        if (!c.labels && !c.fields)
+            json_object_set_new(meta, "remainingItemCount",
+                                json_integer((json_int_t)info.remaining));
     }
     if (acc->as == VK_AS_OBJECT) {
         char av[128];
@@ -460,18 +509,32 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
     json_decref(meta);
 out:
     json_decref(c.rows);
+    vk_buf_free(&start);
     vk_buf_free(&c.items);
     vk_buf_free(&c.last_key);
+    vk_selector_free(c.labels);
+    vk_selector_free(c.fields);
 }
 
 /* ---- create ---- */
 
 /* ObjectMeta's members in Go struct order. */
 static const char *const meta_order[] = {
-    "name",          "generateName",      "namespace",         "selfLink",
-    "uid",           "resourceVersion",   "generation",        "creationTimestamp",
-    "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
-    "ownerReferences", "finalizers",      "managedFields",
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
 };
 
 /* Rebuilds obj with metadata first (its members in struct order, resourceVersion
@@ -703,10 +766,11 @@ static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_
         return;
     }
     json_error_t e;
-    json_t *obj = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES,
-                             &e);
+    json_t *obj =
+        json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &e);
     if (!json_is_object(obj)) {
-        vk_send_error(r, 400, "BadRequest", "the body of the request is not a valid JSON object: %s",
+        vk_send_error(r, 400, "BadRequest",
+                      "the body of the request is not a valid JSON object: %s",
                       obj ? "not an object" : e.text);
         json_decref(obj);
         return;
@@ -722,7 +786,8 @@ static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_
         json_decref(obj);
         return;
     }
-    const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+    const char *ns =
+        json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
     if ((res->flags & VK_NAMESPACED) && ns && *ns && strcmp(ns, ri->namespace_)) {
         vk_send_error(r, 400, "BadRequest",
                       "the namespace of the provided object does not match the namespace sent "
@@ -741,7 +806,8 @@ static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_
     h->res = res;
     r->on_abort = http_create_abort;
     r->abort_data = h;
-    vk_registry_create(s, res, ri->namespace_, obj, dry && !strcmp(dry, "All"), http_create_done, h);
+    vk_registry_create(s, res, ri->namespace_, obj, dry && !strcmp(dry, "All"), http_create_done,
+                       h);
     json_decref(obj);
 }
 
@@ -761,10 +827,10 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
     bool list = watch || !strcmp(ri->verb, "list");
     vk_accept acc;
     if (vk_negotiate(vk_req_header(r, "accept"), true, list, &acc)) {
-        vk_send_status(r, vk_status_new(406, "NotAcceptable",
-                                        "only the following media types are accepted: "
-                                        VK_ACCEPTED_MEDIA_TYPES,
-                                        NULL));
+        vk_send_status(
+            r, vk_status_new(
+                   406, "NotAcceptable",
+                   "only the following media types are accepted: " VK_ACCEPTED_MEDIA_TYPES, NULL));
         return;
     }
     if (!strcmp(ri->verb, "get"))
@@ -776,6 +842,6 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
     else if (!strcmp(ri->verb, "create") && !*ri->name)
         do_create(s, r, res, ri);
     else
-        vk_send_error(r, 405, "MethodNotAllowed", "%s is not supported on resources of kind \"%s\" yet",
-                      ri->verb, res->plural);
+        vk_send_error(r, 405, "MethodNotAllowed",
+                      "%s is not supported on resources of kind \"%s\" yet", ri->verb, res->plural);
 }

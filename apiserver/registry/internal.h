@@ -34,10 +34,15 @@ bool vk_reg_include(vk_req *r, const char **include);
 /* Puts kind and apiVersion first in obj. */
 void vk_reg_add_kind(json_t *obj, const vk_resource *res);
 
-/* Label and field selectors are not evaluated yet, except a field selector naming one
- * object (metadata.name=X, which request info turned into ri->name). Answers 400 and
- * returns false for anything else. */
-bool vk_reg_selectors_ok(vk_req *r, const vk_reqinfo *ri);
+/* The request's label and field selectors (kube's grammar; field labels:
+ * metadata.name, metadata.namespace and the resource's own). Both NULL when absent.
+ * Answers 400 and returns false when one does not parse. */
+struct vk_selector;
+bool vk_reg_selectors(vk_req *r, const vk_resource *res, struct vk_selector **labels,
+                      struct vk_selector **fields);
+/* True when obj (parsed, without kind) satisfies both selectors (NULL = everything). */
+bool vk_reg_selected(const struct vk_selector *labels, const struct vk_selector *fields,
+                     const json_t *obj);
 
 /* Serves a watch (ri->verb == "watch"); acc is the negotiated format. */
 void vk_reg_watch(struct vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,

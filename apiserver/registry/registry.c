@@ -35,9 +35,8 @@ void vk_errlist_add(vk_errlist *e, const char *type, const char *field, const ch
 {
     if (!e->causes)
         e->causes = json_array();
-    json_array_append_new(e->causes,
-                          json_pack("{s:s, s:s, s:s}", "reason", type, "message", message, "field",
-                                    field));
+    json_array_append_new(e->causes, json_pack("{s:s, s:s, s:s}", "reason", type, "message",
+                                               message, "field", field));
 }
 
 void vk_err_required(vk_errlist *e, const char *field, const char *detail)

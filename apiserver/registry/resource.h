@@ -52,6 +52,9 @@ typedef struct vk_resource {
     const vk_strategy *strategy;
     const vk_column *columns; /* NULL: kube's default Name / Created At */
     size_t ncolumns;
+    /* Field selector labels besides metadata.name and metadata.namespace; each is a
+     * dotted path into the object. */
+    const char *field_labels[8];
     /* Name rule: true = DNS-1123 label (namespaces), false = DNS-1123 subdomain. */
     bool name_is_label;
 } vk_resource;

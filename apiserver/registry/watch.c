@@ -17,6 +17,7 @@
 
 #include "apiserver/http/status.h"
 #include "apiserver/registry/internal.h"
+#include "apiserver/registry/selector.h"
 #include "apiserver/server.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -34,6 +35,7 @@ typedef struct http_watch {
     vk_watcher *w;
     vk_accept acc;
     bool bookmarks, sent_columns, closing;
+    vk_selector *labels, *fields; /* NULL: everything */
     uint64_t deadline_ms, next_bookmark_ms;
     struct http_watch *prev, *next;
 } http_watch;
@@ -58,6 +60,9 @@ static void watch_end(http_watch *hw)
         hw->next->prev = hw->prev;
     vk_watch_free(hw->w);
     hw->w = NULL;
+    vk_selector_free(hw->labels);
+    vk_selector_free(hw->fields);
+    hw->labels = hw->fields = NULL;
     if (hw->r) {
         vk_req *r = hw->r;
         hw->r = NULL;
@@ -125,11 +130,11 @@ static int send_object(http_watch *hw, const char *type, const char *json, size_
     snprintf(av, sizeof av, "meta.k8s.io/%s", hw->acc.as_version);
     if (hw->acc.as == VK_AS_TABLE) {
         json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
-        out = json_pack("{s:s, s:s, s:{s:O}, s:o, s:[o]}", "kind", "Table", "apiVersion", av,
-                        "metadata", "resourceVersion", rv ? rv : json_string(""),
-                        "columnDefinitions",
-                        hw->sent_columns ? json_null() : vk_reg_columns(hw->res), "rows",
-                        vk_reg_row(hw->res, obj, "Metadata", hw->acc.as_version));
+        out =
+            json_pack("{s:s, s:s, s:{s:O}, s:o, s:[o]}", "kind", "Table", "apiVersion", av,
+                      "metadata", "resourceVersion", rv ? rv : json_string(""), "columnDefinitions",
+                      hw->sent_columns ? json_null() : vk_reg_columns(hw->res), "rows",
+                      vk_reg_row(hw->res, obj, "Metadata", hw->acc.as_version));
         hw->sent_columns = true;
     } else {
         out = vk_reg_partial(obj, hw->acc.as_version);
@@ -181,6 +186,35 @@ static json_t *too_old(uint64_t rv, uint64_t oldest)
 static size_t pending(const http_watch *hw)
 {
     return hw->r ? vk_req_pending(hw->r) : 0;
+}
+
+static bool selected(const http_watch *hw, const char *json, size_t len)
+{
+    json_t *o = json_loadb(json, len, 0, NULL);
+    bool yes = o && vk_reg_selected(hw->labels, hw->fields, o);
+    json_decref(o);
+    return yes;
+}
+
+/* kube's rule for selector-filtered watches: matching before and after is MODIFIED,
+ * only after is ADDED, only before is DELETED (with the old object). */
+static int filter(void *ud, const vk_event *ev)
+{
+    const http_watch *hw = ud;
+    int base = vk_event_type(ev);
+    if (!hw->labels && !hw->fields)
+        return base;
+    bool now = ev->obj && selected(hw, ev->obj, ev->obj_len);
+    bool before = ev->prev && selected(hw, ev->prev, ev->prev_len);
+    if (base == VK_WATCH_DELETED)
+        return before ? VK_WATCH_DELETED : VK_WATCH_SKIP;
+    if (now && before)
+        return VK_WATCH_MODIFIED;
+    if (now)
+        return VK_WATCH_ADDED;
+    if (before)
+        return VK_WATCH_DELETED;
+    return VK_WATCH_SKIP;
 }
 
 static void on_notify(void *ud, vk_watcher *w, int err)
@@ -241,8 +275,9 @@ static void invalid_opts(vk_req *r, const char *field, const char *msg)
     char m[512];
     snprintf(m, sizeof m, "ListOptions.meta.k8s.io \"\" is invalid: %s: %s", field, msg);
     json_t *d = vk_status_details("", "meta.k8s.io", "ListOptions");
-    json_object_set_new(d, "causes", json_pack("[{s:s, s:s, s:s}]", "reason", "FieldValueForbidden",
-                                               "message", msg, "field", field));
+    json_object_set_new(d, "causes",
+                        json_pack("[{s:s, s:s, s:s}]", "reason", "FieldValueForbidden", "message",
+                                  msg, "field", field));
     vk_send_status(r, vk_status_new(422, "Invalid", m, d));
 }
 
@@ -255,6 +290,8 @@ static int initial_visit(void *ud, const vk_kv *kv)
 {
     initial_ctx *c = ud;
     if (c->exact_len && kv->key_len != c->exact_len)
+        return 0;
+    if ((c->hw->labels || c->hw->fields) && !selected(c->hw, kv->val, kv->val_len))
         return 0;
     vk_buf b = {0};
     int rc = vk_reg_splice(&b, c->hw->res, c->hw->res->kind, kv->val, kv->val_len);
@@ -272,8 +309,6 @@ void vk_reg_watch(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqi
     bool initial_flag = vk_req_query(r, "sendInitialEvents") != NULL;
     bool send_initial = truthy(vk_req_query(r, "sendInitialEvents"));
     bool bookmarks = truthy(vk_req_query(r, "allowWatchBookmarks"));
-    if (!vk_reg_selectors_ok(r, ri))
-        return;
     if (initial_flag) {
         if (!match || strcmp(match, "NotOlderThan")) {
             invalid_opts(r, "sendInitialEvents",
@@ -312,11 +347,18 @@ void vk_reg_watch(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqi
         timeout_ms = 1800000 + (uint64_t)((rnd[0] << 8) | rnd[1]) * 1800000 / 65536;
     }
 
+    vk_selector *labels, *fields;
+    if (!vk_reg_selectors(r, res, &labels, &fields))
+        return;
     http_watch *hw = calloc(1, sizeof *hw);
     if (!hw) {
+        vk_selector_free(labels);
+        vk_selector_free(fields);
         vk_send_error(r, 500, "InternalError", "out of memory");
         return;
     }
+    hw->labels = labels;
+    hw->fields = fields;
     hw->s = s;
     hw->r = r;
     hw->res = res;
@@ -338,9 +380,9 @@ void vk_reg_watch(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqi
         char msg[160];
         snprintf(msg, sizeof msg, "Too large resource version: %llu, current: %llu",
                  (unsigned long long)from, (unsigned long long)cur);
-        json_t *d = json_pack("{s:[{s:s, s:s}], s:i}", "causes", "reason",
-                              "ResourceVersionTooLarge", "message", "Too large resource version",
-                              "retryAfterSeconds", 1);
+        json_t *d =
+            json_pack("{s:[{s:s, s:s}], s:i}", "causes", "reason", "ResourceVersionTooLarge",
+                      "message", "Too large resource version", "retryAfterSeconds", 1);
         send_error(hw, vk_status_new(504, "Timeout", msg, d));
         watch_end(hw);
         return;
@@ -369,6 +411,8 @@ void vk_reg_watch(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqi
         .ns = namespaced ? ri->namespace_ : NULL,
         .name = *ri->name ? ri->name : NULL,
         .from_rev = from,
+        .filter = filter,
+        .filter_ud = hw,
         .notify = on_notify,
         .ud = hw,
     };

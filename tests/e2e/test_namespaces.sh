@@ -58,6 +58,17 @@ check "discovery: namespaces with kube's storageVersionHash" bash -c "raw \$VK_U
 check "discovery: trailing slashes answer alike" bash -c "[ \"\$(raw \$VK_URL/api/)\" = \"\$(raw \$VK_URL/api)\" ] && [ \"\$(raw \$VK_URL/apis/)\" = \"\$(raw \$VK_URL/apis)\" ]"
 check "kubectl api-resources lists namespaces" bash -c "kubectl api-resources --no-headers | grep -Eq '^namespaces +ns +v1 +false +Namespace'"
 
+for n in sel-a sel-b sel-c; do
+    raw -X POST -H 'Content-Type: application/json' -d "{\"metadata\":{\"name\":\"$n\",\"labels\":{\"team\":\"$n\",\"env\":\"prod\"}}}" "$VK_URL/api/v1/namespaces" >/dev/null
+done
+check "kubectl -l with a set and an equality" bash -c "[ \"\$(kubectl get ns -l 'team in (sel-a,sel-b),env=prod' --no-headers -o name | tr '\n' ' ')\" = 'namespace/sel-a namespace/sel-b ' ]"
+check "kubectl -l !key" bash -c "! kubectl get ns -l '!team' --no-headers -o name | grep -q sel-"
+check "field selector on a resource field" bash -c "[ \$(kubectl get ns --field-selector status.phase=Active,metadata.name!=default --no-headers | grep -c default) -eq 0 ]"
+check "unsupported field label is 400" bash -c "kubectl get ns --field-selector spec.foo=x 2>&1 | grep -q 'field label not supported: spec.foo'"
+check "malformed label selector is 400" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' \"\$VK_URL/api/v1/namespaces?labelSelector=a%20b\") = 400 ]"
+check "selected pages omit remainingItemCount" bash -c "raw \"\$VK_URL/api/v1/namespaces?labelSelector=env%3Dprod&limit=1\" | python3 -c 'import json,sys; m=json.load(sys.stdin)[\"metadata\"]; assert \"continue\" in m and \"remainingItemCount\" not in m, m'"
+check "watch with a label selector sees only matches" bash -c "raw -N \"\$VK_URL/api/v1/namespaces?watch=1&labelSelector=team%3Dsel-b&timeoutSeconds=1\" | grep -c '\"type\":\"ADDED\"' | grep -qx 1"
+
 check "kill -9 then restart" bash -c "kill -9 $VK_PID"
 VK_PID=""
 check "server restarts on the same data" start_server "$D"

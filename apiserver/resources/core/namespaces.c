@@ -21,7 +21,8 @@ static void prepare_create(json_t *obj)
     bool has = false;
     size_t i;
     json_t *v;
-    json_array_foreach(fin, i, v) has |= json_is_string(v) && !strcmp(json_string_value(v), "kubernetes");
+    json_array_foreach(fin, i, v) has |=
+        json_is_string(v) && !strcmp(json_string_value(v), "kubernetes");
     if (!has)
         json_array_append_new(fin, json_string("kubernetes"));
     json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
@@ -72,6 +73,7 @@ const vk_resource vk_res_namespaces = {
     .short_names = {"ns"},
     .verbs = {"create", "delete", "get", "list", "patch", "update", "watch"},
     .flags = 0,
+    .field_labels = {"status.phase"},
     .strategy = &strategy,
     .columns = columns,
     .ncolumns = sizeof columns / sizeof columns[0],
