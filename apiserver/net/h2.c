@@ -167,7 +167,8 @@ static ssize_t data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
         return NGHTTP2_ERR_DEFERRED;
     }
     size_t n = avail < len ? avail : len;
-    memcpy(buf, st->out.data + st->out_off, n);
+    if (n) /* out.data is NULL when a streamed response ends with no write */
+        memcpy(buf, st->out.data + st->out_off, n);
     st->out_off += n;
     if (st->out_off == st->out.len) {
         vk_buf_reset(&st->out);

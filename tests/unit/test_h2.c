@@ -507,6 +507,26 @@ static void test_streamed_async(void **state)
     tfree(t);
 }
 
+static void test_streamed_empty(void **state)
+{
+    /* Started then ended with no write: an empty DATA frame carries END_STREAM. */
+    t2 *t = tnew(0, 0, 0);
+    cstream *c = submit(t, "GET", "/empty", NULL, 0, NULL);
+    pump(t);
+    vk_req *r = take(t);
+    assert_int_equal(vk_resp_start(r, 200), 0);
+    pump(t);
+    assert_int_equal(c->status, 200);
+    assert_false(c->closed);
+    assert_int_equal(vk_resp_end(r), 0);
+    pump(t);
+    assert_true(c->end_stream);
+    assert_true(c->closed);
+    assert_int_equal(c->close_code, 0);
+    assert_int_equal(c->body.len, 0);
+    tfree(t);
+}
+
 static void test_rst_stream_aborts(void **state)
 {
     t2 *t = tnew(0, 0, 0);
@@ -748,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_body_too_large),
         cmocka_unit_test(test_many_concurrent_streams),
         cmocka_unit_test(test_streamed_async),
+        cmocka_unit_test(test_streamed_empty),
         cmocka_unit_test(test_rst_stream_aborts),
         cmocka_unit_test(test_ping),
         cmocka_unit_test(test_garbage_preface),
