@@ -983,9 +983,44 @@ static size_t bucket_of(const uint64_t *bounds, size_t n, uint64_t v)
 }
 
 /* Commits one batch. Returns when every request of it has its outcome. */
+static void count_full(lmdb_store *s)
+{
+    pthread_mutex_lock(&s->stmu);
+    s->st.full_errors++;
+    pthread_mutex_unlock(&s->stmu);
+}
+
+/* Runs compaction in a nested txn, so that running out of room drops only it. */
+static uint64_t compact_nested(lmdb_store *s, MDB_txn *parent, uint64_t compacted)
+{
+    pthread_mutex_lock(&s->qmu);
+    uint64_t target = s->compact_target;
+    int keep_age = s->compact_keep_age;
+    pthread_mutex_unlock(&s->qmu);
+    if (target <= compacted)
+        return compacted;
+    MDB_txn *txn;
+    if (mdb_txn_begin(s->env, parent, 0, &txn))
+        return compacted;
+    int e;
+    uint64_t c = compact_chunk(s, txn, compacted, target, keep_age, &e);
+    if (e || mdb_txn_commit(txn)) {
+        if (e)
+            mdb_txn_abort(txn);
+        return compacted;
+    }
+    return c;
+}
+
+/* Commits one batch. Returns when every request of it has its outcome.
+ * On MDB_MAP_FULL nothing of the attempt is kept: the map grows and the batch is retried;
+ * when it cannot grow, the batch is retried in "full mode", where a txn that does not fit
+ * fails alone with VK_EFULL; if even the commit does not fit, half as many txns are
+ * admitted on each further attempt (the others fail with VK_EFULL). */
 static void run_batch(lmdb_store *s, struct req *batch, size_t nops)
 {
     int full_mode = 0;
+    size_t admit = (size_t)-1;
     uint64_t compacted = atomic_load(&s->compact_rev);
     for (;;) {
         if (!full_mode)
@@ -999,9 +1034,12 @@ static void run_batch(lmdb_store *s, struct req *batch, size_t nops)
         }
         uint64_t rev = s->w_rev;
         int map_full = 0;
+        size_t applied = 0;
         for (struct req *q = batch; q; q = q->next) {
-            if (full_mode && q->err)
+            if (full_mode && applied >= admit) {
+                req_fail(q, VK_EFULL, 0);
                 continue;
+            }
             rc = apply_req(s, txn, q, &rev);
             if (rc == MDB_MAP_FULL) {
                 if (full_mode) {
@@ -1011,24 +1049,20 @@ static void run_batch(lmdb_store *s, struct req *batch, size_t nops)
                 map_full = 1;
                 break;
             }
+            if (!q->err)
+                applied++;
         }
-        uint64_t new_compact = compacted;
-        pthread_mutex_lock(&s->qmu);
-        uint64_t target = s->compact_target;
-        int keep_age = s->compact_keep_age;
-        pthread_mutex_unlock(&s->qmu);
-        if (!map_full && target > compacted) {
-            int e;
-            uint64_t c = compact_chunk(s, txn, compacted, target, keep_age, &e);
-            if (e == MDB_MAP_FULL && !full_mode)
-                map_full = 1;
-            else if (!e)
-                new_compact = c;
-        }
+        uint64_t new_compact = map_full ? compacted : compact_nested(s, txn, compacted);
         if (!map_full && rev != s->w_rev) {
             rc = meta_put_u64(txn, s->meta, "rev", rev);
             if (rc == MDB_MAP_FULL)
                 map_full = 1;
+            else if (rc) {
+                mdb_txn_abort(txn);
+                for (struct req *q = batch; q; q = q->next)
+                    req_fail(q, map_err(rc), 0);
+                break;
+            }
         }
         if (!map_full) {
             rc = mdb_txn_commit(txn);
@@ -1046,24 +1080,22 @@ static void run_batch(lmdb_store *s, struct req *batch, size_t nops)
         } else {
             mdb_txn_abort(txn);
         }
-        /* MDB_MAP_FULL: nothing of this attempt is committed. Grow and retry, or retry
-         * failing whatever does not fit. */
+        /* MDB_MAP_FULL: nothing of this attempt is committed. */
         for (struct req *q = batch; q; q = q->next)
-            if (!(full_mode && q->err))
-                req_reset(q);
+            req_reset(q);
         if (full_mode) {
-            for (struct req *q = batch; q; q = q->next)
-                req_fail(q, VK_EFULL, 0);
-            pthread_mutex_lock(&s->stmu);
-            s->st.full_errors++;
-            pthread_mutex_unlock(&s->stmu);
-            break;
+            count_full(s);
+            if (applied == 0) {
+                for (struct req *q = batch; q; q = q->next)
+                    req_fail(q, VK_EFULL, 0);
+                break;
+            }
+            admit = applied / 2;
+            continue;
         }
         if (grow_map(s, 0)) {
             full_mode = 1;
-            pthread_mutex_lock(&s->stmu);
-            s->st.full_errors++;
-            pthread_mutex_unlock(&s->stmu);
+            count_full(s);
         }
     }
     atomic_store(&s->rev, s->w_rev);

@@ -18,7 +18,7 @@
 #define REPLAY_BUDGET 4096 /* log entries per watcher per loop iteration */
 /* Watchers hang off buckets chosen by resource id (ids are hashes, so any u32);
  * a bucket may hold several resources, so delivery compares the id too. */
-#define NBUCKETS 256u
+#define NBUCKETS   256u
 #define BUCKET(id) ((id) % NBUCKETS)
 
 enum { W_REPLAY = 1, W_LIVE = 2, W_ENDED = 3 };
