@@ -65,7 +65,7 @@ $(SCHEMA)/fetch.stamp: $(PBGEN_DIR)/go.mod $(PBGEN_DIR)/go.sum
 	@touch $@
 
 # 2. protoc-c: one run writes every .pb-c.[ch]; its "import is unused" chatter is dropped.
-$(GEN)/proto.stamp: $(SCHEMA)/fetch.stamp
+$(GEN)/proto.stamp: $(SCHEMA)/fetch.stamp tools/schema.mk
 	@rm -rf $(GEN)/proto && mkdir -p $(GEN)/proto
 	@cd $(SCHEMA)/proto && protoc-c --c_out=$(CURDIR)/$(GEN)/proto $(PROTO_FILES) \
 	    2>$(CURDIR)/$(GEN)/protoc.log || { cat $(CURDIR)/$(GEN)/protoc.log; exit 1; }
