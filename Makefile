@@ -35,6 +35,10 @@ REL  := build/rel
 ASAN := build/asan
 LIBS_REL  := $(patsubst %,$(REL)/libvk_%.a,apiserver storage common)
 LIBS_ASAN := $(patsubst %,$(ASAN)/libvk_%.a,apiserver storage common)
+# Build-time schema generation: protobuf descriptors and type tables (build/gen).
+include tools/schema.mk
+LIBS_REL  += $(GEN_LIB)
+LIBS_ASAN += $(GEN_LIB)
 REL_OBJ  := $(LIB_SRC:%.c=$(REL)/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=$(ASAN)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(ASAN)/tests/%)
@@ -85,6 +89,7 @@ T_ALL     := $(filter-out $(T_COMMON) $(T_STORAGE),$(UNIT_BIN))
 $(T_COMMON): $(ASAN)/tests/%: tests/unit/%.c $(ASAN)/libvk_common.a
 $(T_STORAGE): $(ASAN)/tests/%: tests/unit/%.c $(ASAN)/libvk_storage.a $(ASAN)/libvk_common.a
 $(T_ALL): $(ASAN)/tests/%: tests/unit/%.c $(TESTLIB_SRC:%.c=$(ASAN)/%.o) $(LIBS_ASAN)
+$(ASAN)/tests/test_protobuf: | $(GEN_TESTDATA)
 $(UNIT_BIN):
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(ASAN_LDFLAGS) $(PKG_LIBS) -lcmocka
@@ -104,7 +109,7 @@ run: deps
 	build/vkube server $(ARGS)
 
 # libFuzzer targets (clang); not part of `make test`.
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_LIB)
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(INC) -Wno-unused-parameter \
 	    -o $@ $^ $(PKG_LIBS)

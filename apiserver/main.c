@@ -2,6 +2,7 @@
  * version. */
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,9 @@ static int cmd_server(int argc, char **argv)
         }
     }
 
+    /* A peer that closes while a response is being written makes write(2) fail
+     * with EPIPE; the signal that comes with it must not end the server. */
+    signal(SIGPIPE, SIG_IGN);
     uv_loop_t loop;
     uv_loop_init(&loop);
     vk_server s;

@@ -33,6 +33,7 @@ check "TLS 1.1 is refused" bash -c "! echo | openssl s_client -connect ${VK_URL#
 check "ALPN prefers h2" bash -c "echo | openssl s_client -connect ${VK_URL#https://} -alpn http/1.1,h2 2>/dev/null | grep -q 'ALPN protocol: h2'"
 check "garbage after h2 handshake closes only that connection" bash -c "printf 'garbage garbage garbage garbage\r\n\r\n' | openssl s_client -quiet -connect ${VK_URL#https://} -alpn h2 >/dev/null 2>&1; [ \$(admin_curl '$D' -o /dev/null -w '%{http_code}' $VK_URL/livez) = 200 ]"
 check "malformed HTTP/1.1 gets 400" bash -c "printf 'NOT HTTP\r\n\r\n' | openssl s_client -quiet -connect ${VK_URL#https://} -alpn http/1.1 2>/dev/null | grep -q '400 Bad Request'"
+check "clients closing mid-response do not kill the server (SIGPIPE)" bash -c "h2load -n 2000 -c 5 -m 10 $VK_URL/version >/dev/null 2>&1; h2load --h1 -n 500 -c 10 $VK_URL/version >/dev/null 2>&1; [ \$(admin_curl '$D' -o /dev/null -w '%{http_code}' $VK_URL/livez) = 200 ]"
 check "metrics count requests" bash -c "admin_curl '$D' $VK_URL/metrics | grep -q '^apiserver_request_total{code=\"200\".*verb=\"GET\"'"
 check "metrics report RSS" bash -c "admin_curl '$D' $VK_URL/metrics | grep -q '^process_resident_memory_bytes [1-9]'"
 
