@@ -15,26 +15,25 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "vkube: a virtual Kubernetes cluster in one binary.\n"
-            "\n"
-            "Usage:\n"
-            "  vkube server [flags]   run the API server (standalone, with its embedded "
-            "defaults)\n"
-            "  vkube version          print the version\n"
-            "  vkube --help           this text\n"
-            "\n"
-            "Server flags (--flag value or --flag=value):\n"
-            "  --data-dir DIR            state, PKI and kubeconfig (default $HOME/.vkube; "
-            "created 0700)\n"
-            "  --listen HOST:PORT        address to serve on (default 127.0.0.1:6443)\n"
-            "  --advertise-address ADDR  address clients use (default: the listen host)\n"
-            "  --cluster-name NAME       kubeconfig cluster and context name (default vkube)\n"
-            "  --cluster-domain DOMAIN   cluster DNS domain (default cluster.local)\n"
-            "  --service-cidr CIDR       Service ClusterIP range (default 10.96.0.0/12)\n"
-            "  --token-auth-file FILE    static bearer tokens (CSV: token,user,uid,\"groups\")\n"
-            "  --shutdown-grace SECONDS  time in-flight requests get on SIGTERM (default 30)\n"
-            "  -v N, --v=N               log verbosity (default 2; 4 logs every request)\n");
+    fprintf(f, "vkube: a virtual Kubernetes cluster in one binary.\n"
+               "\n"
+               "Usage:\n"
+               "  vkube server [flags]   run the API server (standalone, with its embedded "
+               "defaults)\n"
+               "  vkube version          print the version\n"
+               "  vkube --help           this text\n"
+               "\n"
+               "Server flags (--flag value or --flag=value):\n"
+               "  --data-dir DIR            state, PKI and kubeconfig (default $HOME/.vkube; "
+               "created 0700)\n"
+               "  --listen HOST:PORT        address to serve on (default 127.0.0.1:6443)\n"
+               "  --advertise-address ADDR  address clients use (default: the listen host)\n"
+               "  --cluster-name NAME       kubeconfig cluster and context name (default vkube)\n"
+               "  --cluster-domain DOMAIN   cluster DNS domain (default cluster.local)\n"
+               "  --service-cidr CIDR       Service ClusterIP range (default 10.96.0.0/12)\n"
+               "  --token-auth-file FILE    static bearer tokens (CSV: token,user,uid,\"groups\")\n"
+               "  --shutdown-grace SECONDS  time in-flight requests get on SIGTERM (default 30)\n"
+               "  -v N, --v=N               log verbosity (default 2; 4 logs every request)\n");
 }
 
 static int cmd_version(void)
@@ -129,8 +128,8 @@ static int cmd_server(int argc, char **argv)
            "url=\"%s\" protocols=\"h2,http/1.1\" version=\"%s\" mode=\"standalone\" "
            "kubeconfig=\"%s\" startup=\"%llums\"",
            s.url, VK_KUBE_VERSION, kubeconfig, (unsigned long long)(vk_now_ms() - t0));
-    printf("vkube %s is serving at %s\nKubeconfig: %s\n  export KUBECONFIG=%s\n",
-           VK_KUBE_VERSION, s.url, kubeconfig, kubeconfig);
+    printf("vkube %s is serving at %s\nKubeconfig: %s\n  export KUBECONFIG=%s\n", VK_KUBE_VERSION,
+           s.url, kubeconfig, kubeconfig);
     fflush(stdout);
 
     uv_run(&loop, UV_RUN_DEFAULT);

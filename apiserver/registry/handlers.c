@@ -539,7 +539,7 @@ static const char *const meta_order[] = {
 
 /* Rebuilds obj with metadata first (its members in struct order, resourceVersion
  * present as ""), then spec, then status, then the rest as given. New reference. */
-static json_t *canonical(const json_t *obj)
+json_t *vk_reg_canonical(const json_t *obj)
 {
     json_t *out = json_object();
     json_t *m = json_object_get(obj, "metadata");
@@ -565,7 +565,7 @@ static json_t *canonical(const json_t *obj)
     return out;
 }
 
-static void invalid(const vk_resource *res, const char *name, vk_errlist *errs, json_t **status)
+json_t *vk_reg_invalid(const vk_resource *res, const char *name, vk_errlist *errs)
 {
     char kg[160];
     kind_group(res, kg, sizeof kg);
@@ -582,8 +582,9 @@ static void invalid(const vk_resource *res, const char *name, vk_errlist *errs, 
         vk_buf_puts(&msg, "]");
     json_t *d = vk_status_details(name, res->group, res->kind);
     json_object_set(d, "causes", errs->causes);
-    *status = vk_status_new(422, "Invalid", msg.data, d);
+    json_t *st = vk_status_new(422, "Invalid", msg.data, d);
     vk_buf_free(&msg);
+    return st;
 }
 
 typedef struct create_ctx {
@@ -686,14 +687,13 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
     if (res->strategy && res->strategy->validate_create)
         res->strategy->validate_create(obj, &errs);
     if (errs.causes) {
-        json_t *st;
-        invalid(res, name ? name : "", &errs, &st);
+        json_t *st = vk_reg_invalid(res, name ? name : "", &errs);
         json_decref(errs.causes);
         json_decref(obj);
         fail(cb, ud, VK_EINVALID, st);
         return;
     }
-    json_t *canon = canonical(obj);
+    json_t *canon = vk_reg_canonical(obj);
     vk_buf val = {0};
     size_t rv_off = 0;
     char key[VK_KEY_MAX];
@@ -841,6 +841,10 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
         do_list(s, r, res, ri, &acc);
     else if (!strcmp(ri->verb, "create") && !*ri->name)
         do_create(s, r, res, ri);
+    else if ((!strcmp(ri->verb, "update") || !strcmp(ri->verb, "patch") ||
+              !strcmp(ri->verb, "delete")) &&
+             *ri->name)
+        vk_reg_mutate(s, r, res, ri);
     else
         vk_send_error(r, 405, "MethodNotAllowed",
                       "%s is not supported on resources of kind \"%s\" yet", ri->verb, res->plural);

@@ -44,6 +44,14 @@ bool vk_reg_selectors(vk_req *r, const vk_resource *res, struct vk_selector **la
 bool vk_reg_selected(const struct vk_selector *labels, const struct vk_selector *fields,
                      const json_t *obj);
 
+/* obj rebuilt in kube's key order (metadata first, its members in ObjectMeta order,
+ * resourceVersion present; then spec, status, the rest; no kind/apiVersion). New ref. */
+json_t *vk_reg_canonical(const json_t *obj);
+/* A 422 Invalid Status for errs on object name. New ref. */
+json_t *vk_reg_invalid(const vk_resource *res, const char *name, vk_errlist *errs);
+/* update, patch and delete of one object (registry/mutate.c). */
+void vk_reg_mutate(struct vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri);
+
 /* Serves a watch (ri->verb == "watch"); acc is the negotiated format. */
 void vk_reg_watch(struct vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
                   const vk_accept *acc);

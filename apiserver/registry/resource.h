@@ -34,6 +34,14 @@ typedef struct vk_strategy {
     void (*prepare_create)(json_t *obj);
     /* Adds causes for an invalid new object. */
     void (*validate_create)(const json_t *obj, vk_errlist *errs);
+    /* Fields an update may not change are copied from old (status, for kinds whose
+     * status has its own subresource). */
+    void (*prepare_update)(json_t *obj, const json_t *old);
+    /* Adds causes for an invalid update. */
+    void (*validate_update)(const json_t *obj, const json_t *old, vk_errlist *errs);
+    /* A delete of an object that exists: may turn it into an update (kube's graceful
+     * deletion: a namespace becomes Terminating). Returns true when it changed obj. */
+    bool (*prepare_delete)(json_t *obj);
 } vk_strategy;
 
 /* A Table column: cell() returns a new reference for one object's cell. */

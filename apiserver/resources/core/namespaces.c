@@ -50,13 +50,58 @@ static void validate_create(const json_t *obj, vk_errlist *errs)
     }
 }
 
+/* Finalizers and status change only through /finalize and /status. */
+static void prepare_update(json_t *obj, const json_t *old)
+{
+    json_t *spec = json_object_get(obj, "spec");
+    if (!json_is_object(spec)) {
+        spec = json_object();
+        json_object_set_new(obj, "spec", spec);
+    }
+    json_t *old_fin = json_object_get(json_object_get(old, "spec"), "finalizers");
+    if (old_fin)
+        json_object_set(spec, "finalizers", old_fin);
+    else
+        json_object_del(spec, "finalizers");
+    json_t *st = json_object_get(old, "status");
+    if (st)
+        json_object_set(obj, "status", st);
+    json_t *meta = json_object_get(obj, "metadata");
+    json_t *labels = json_object_get(meta, "labels");
+    if (!json_is_object(labels)) {
+        labels = json_object();
+        json_object_set_new(meta, "labels", labels);
+    }
+    json_object_set(labels, "kubernetes.io/metadata.name", json_object_get(meta, "name"));
+}
+
+/* A namespace with spec.finalizers left becomes Terminating; the namespace controller
+ * empties it and removes the finalizers, and the next delete removes it. */
+static bool prepare_delete(json_t *obj)
+{
+    if (!json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers")))
+        return false;
+    json_t *st = json_object_get(obj, "status");
+    if (!json_is_object(st)) {
+        st = json_object();
+        json_object_set_new(obj, "status", st);
+    }
+    json_object_set_new(st, "phase", json_string("Terminating"));
+    return true;
+}
+
 static json_t *cell_status(const json_t *obj)
 {
     const char *phase = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
     return json_string(phase ? phase : "");
 }
 
-static const vk_strategy strategy = {prepare_create, validate_create};
+static const vk_strategy strategy = {
+    .prepare_create = prepare_create,
+    .validate_create = validate_create,
+    .prepare_update = prepare_update,
+    .prepare_delete = prepare_delete,
+};
 
 static const vk_column columns[] = {
     {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},

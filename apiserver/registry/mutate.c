@@ -1,0 +1,453 @@
+/* Update, patch and delete: one read-modify-write path (kube's generic store
+ * GuaranteedUpdate). The stored object is read, the change applied (the new object, a
+ * patch, or deletion), the result checked against the old object (preconditions,
+ * immutable system fields, the strategy) and written with compare-and-swap on the old
+ * revision. A conflict the client did not ask for (no resourceVersion in its object)
+ * is retried from a fresh read, as kube retries patches. An update that changes
+ * nothing is not written (no new resourceVersion, no watch event). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apiserver/codec/patch.h"
+#include "apiserver/http/status.h"
+#include "apiserver/registry/common.h"
+#include "apiserver/registry/internal.h"
+#include "apiserver/server.h"
+#include "common/err.h"
+#include "common/timefmt.h"
+#include "storage/store.h"
+#include "storage/watch.h"
+
+enum change { CH_UPDATE, CH_JSON_PATCH, CH_MERGE_PATCH, CH_STRATEGIC_PATCH, CH_DELETE };
+
+typedef struct rmw {
+    vk_server *s;
+    vk_req *r; /* NULL once the client went away */
+    const vk_resource *res;
+    char ns[256], name[256];
+    enum change change;
+    json_t *body; /* the new object, the patch, or DeleteOptions (may be NULL) */
+    bool dry_run, client_rv;
+    int attempts;
+    bool deleted; /* the write was a delete */
+    char uid[64];
+} rmw;
+
+static void rmw_free(rmw *m)
+{
+    if (m->r)
+        m->r->on_abort = NULL;
+    json_decref(m->body);
+    free(m);
+}
+
+static void on_abort(vk_req *r, void *data)
+{
+    ((rmw *)data)->r = NULL;
+}
+
+static void reply_status(rmw *m, json_t *st)
+{
+    if (m->r)
+        vk_send_status(m->r, st);
+    else
+        json_decref(st);
+    rmw_free(m);
+}
+
+static void reply_object(rmw *m, const char *json, size_t len)
+{
+    if (m->r) {
+        vk_buf b = {0};
+        vk_reg_splice(&b, m->res, m->res->kind, json, len);
+        vk_buf_puts(&b, "\n");
+        vk_resp_send(m->r, 200, "application/json", b.data, b.len);
+        vk_buf_free(&b);
+    }
+    rmw_free(m);
+}
+
+/* kube's answer to a delete that removed the object. */
+static void reply_deleted(rmw *m)
+{
+    if (m->r) {
+        json_t *d = vk_status_details(m->name, m->res->group, m->res->plural);
+        if (*m->uid)
+            json_object_set_new(d, "uid", json_string(m->uid));
+        json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:o}", "kind", "Status", "apiVersion", "v1",
+                               "metadata", "status", "Success", "details", d);
+        vk_send_json(m->r, 200, st, vk_want_pretty(m->r));
+        json_decref(st);
+    }
+    rmw_free(m);
+}
+
+static json_t *bad_request(const char *fmt, const char *a, const char *b)
+{
+    char msg[640];
+    snprintf(msg, sizeof msg, fmt, a, b);
+    return vk_status_new(400, "BadRequest", msg, NULL);
+}
+
+static json_t *precondition_failed(const rmw *m, const char *what, const char *want,
+                                   const char *have)
+{
+    char gr[160], msg[768];
+    snprintf(gr, sizeof gr, "%s%s%s", m->res->plural, *m->res->group ? "." : "", m->res->group);
+    snprintf(msg, sizeof msg,
+             "Operation cannot be fulfilled on %s \"%s\": Precondition failed: %s in "
+             "precondition: %s, %s in object meta: %s",
+             gr, m->name, what, want, what, have);
+    return vk_status_new(409, "Conflict", msg,
+                         vk_status_details(m->name, m->res->group, m->res->plural));
+}
+
+static const char *meta_str(const json_t *obj, const char *k)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(obj, "metadata"), k));
+    return v ? v : "";
+}
+
+static void run(rmw *m);
+
+static void write_done(void *ud, int err, const vk_op_result *res, size_t n)
+{
+    rmw *m = ud;
+    if (err == VK_ECONFLICT && !m->client_rv && ++m->attempts < 8) {
+        run(m);
+        return;
+    }
+    if (err) {
+        reply_status(m, vk_reg_status(m->res, err, m->name));
+        return;
+    }
+    if (m->deleted)
+        reply_deleted(m);
+    else
+        reply_object(m, res[0].ev->obj, res[0].ev->obj_len);
+}
+
+/* System fields an update cannot change, from old. */
+static void keep_system_fields(json_t *obj, const json_t *old)
+{
+    json_t *meta = json_object_get(obj, "metadata");
+    json_t *om = json_object_get(old, "metadata");
+    static const char *const keep[] = {
+        "uid",        "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+        "generation", "namespace"};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        json_t *v = json_object_get(om, keep[i]);
+        if (v)
+            json_object_set(meta, keep[i], v);
+        else
+            json_object_del(meta, keep[i]);
+    }
+    json_object_del(meta, "selfLink");
+}
+
+/* Applies the change to old (which carries kind and apiVersion). Returns the new object,
+ * or NULL with *st set. */
+static json_t *apply(rmw *m, const json_t *old, json_t **st)
+{
+    char err[512] = "";
+    json_t *out = NULL;
+    switch (m->change) {
+    case CH_UPDATE:
+        return json_deep_copy(m->body);
+    case CH_MERGE_PATCH:
+        return vk_merge_patch(old, m->body);
+    case CH_STRATEGIC_PATCH:
+        out = vk_strategic_patch(old, m->body, err, sizeof err);
+        if (!out)
+            *st = vk_status_new(400, "BadRequest", err, NULL);
+        return out;
+    case CH_JSON_PATCH: {
+        out = json_deep_copy(old);
+        int rc = vk_json_patch(out, m->body, err, sizeof err);
+        if (rc) {
+            json_decref(out);
+            *st = rc == VK_EINVALID ? vk_status_new(400, "BadRequest", err, NULL)
+                                    : vk_status_new(422, "Invalid", err, NULL);
+            return NULL;
+        }
+        return out;
+    }
+    case CH_DELETE:
+        break;
+    }
+    return NULL;
+}
+
+static void submit(rmw *m, const vk_op *op)
+{
+    if (m->dry_run) {
+        if (op->type == VK_OP_DELETE)
+            reply_deleted(m);
+        else
+            reply_object(m, op->val, op->val_len);
+        return;
+    }
+    m->deleted = op->type == VK_OP_DELETE;
+    int rc = vk_store_submit(m->s->store, op, 1, write_done, m);
+    if (rc)
+        reply_status(m, vk_reg_status(m->res, rc, m->name));
+}
+
+static void run(rmw *m)
+{
+    char key[VK_KEY_MAX];
+    int klen = vk_reg_key(m->res, m->ns, m->name, key);
+    vk_buf val = {0};
+    vk_obj_meta meta;
+    int rc = klen < 0 ? VK_ENOTFOUND : vk_store_get(m->s->store, key, (size_t)klen, &val, &meta);
+    if (rc) {
+        reply_status(m, vk_reg_status(m->res, rc, m->name));
+        return;
+    }
+    json_t *old = json_loadb(val.data, val.len, 0, NULL);
+    if (!old) {
+        vk_buf_free(&val);
+        reply_status(m, vk_reg_status(m->res, -EIO, m->name));
+        return;
+    }
+    vk_reg_add_kind(old, m->res);
+    snprintf(m->uid, sizeof m->uid, "%s", meta_str(old, "uid"));
+    char oldrv[24];
+    snprintf(oldrv, sizeof oldrv, "%llu", (unsigned long long)meta.mod_rev);
+    json_t *st = NULL, *obj = NULL;
+    vk_buf enc = {0};
+    vk_op op = {
+        .key = key, .key_len = (size_t)klen, .expect_rev = meta.mod_rev, .rv_off = VK_NO_RV};
+
+    if (m->change == CH_DELETE) {
+        json_t *pre = json_object_get(m->body, "preconditions");
+        const char *puid = json_string_value(json_object_get(pre, "uid"));
+        const char *prv = json_string_value(json_object_get(pre, "resourceVersion"));
+        if (puid && strcmp(puid, m->uid)) {
+            st = precondition_failed(m, "UID", puid, m->uid);
+            goto out;
+        }
+        if (prv && strcmp(prv, oldrv)) {
+            st = precondition_failed(m, "ResourceVersion", prv, oldrv);
+            goto out;
+        }
+        m->client_rv = puid || prv;
+        obj = json_deep_copy(old);
+        bool keep =
+            json_array_size(json_object_get(json_object_get(obj, "metadata"), "finalizers"));
+        if (m->res->strategy && m->res->strategy->prepare_delete)
+            keep |= m->res->strategy->prepare_delete(obj);
+        if (!keep) {
+            op.type = VK_OP_DELETE;
+            submit(m, &op);
+            m = NULL;
+            goto out;
+        }
+        json_t *om = json_object_get(obj, "metadata");
+        if (!json_object_get(om, "deletionTimestamp")) {
+            char ts[21];
+            vk_time_format(time(NULL), ts);
+            json_object_set_new(om, "deletionTimestamp", json_string(ts));
+            json_object_set_new(om, "deletionGracePeriodSeconds", json_integer(0));
+        }
+    } else {
+        obj = apply(m, old, &st);
+        if (!obj)
+            goto out;
+        if (!json_is_object(obj)) {
+            st = vk_status_new(400, "BadRequest", "the object is not a JSON object", NULL);
+            goto out;
+        }
+        char avbuf[128];
+        const char *want_av = vk_reg_api_version(m->res, avbuf, sizeof avbuf);
+        const char *kind = json_string_value(json_object_get(obj, "kind"));
+        const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+        if ((kind && *kind && strcmp(kind, m->res->kind)) || (av && *av && strcmp(av, want_av))) {
+            st = bad_request("the object provided is unrecognized (must be of type %s): %s",
+                             m->res->kind, kind ? kind : "");
+            goto out;
+        }
+        json_t *om = json_object_get(obj, "metadata");
+        if (!json_is_object(om)) {
+            om = json_object();
+            json_object_set_new(obj, "metadata", om);
+        }
+        const char *name = meta_str(obj, "name");
+        if (*name && strcmp(name, m->name)) {
+            st = bad_request("the name of the object (%s) does not match the name on the URL (%s)",
+                             name, m->name);
+            goto out;
+        }
+        json_object_set_new(om, "name", json_string(m->name));
+        const char *ns = meta_str(obj, "namespace");
+        if ((m->res->flags & VK_NAMESPACED) && *ns && strcmp(ns, m->ns)) {
+            st = bad_request("the namespace of the provided object does not match the namespace "
+                             "sent on the request%s%s",
+                             "", "");
+            goto out;
+        }
+        const char *uid = meta_str(obj, "uid");
+        if (*uid && strcmp(uid, m->uid)) {
+            st = precondition_failed(m, "UID", uid, m->uid);
+            goto out;
+        }
+        const char *rv = meta_str(obj, "resourceVersion");
+        /* A patch keeps the stored resourceVersion unless it names one itself. */
+        bool named_rv =
+            *rv && (m->change == CH_UPDATE ||
+                    json_object_get(json_object_get(m->body, "metadata"), "resourceVersion") ||
+                    m->change == CH_JSON_PATCH);
+        if (named_rv && strcmp(rv, oldrv)) {
+            st = vk_reg_status(m->res, VK_ECONFLICT, m->name);
+            goto out;
+        }
+        m->client_rv = named_rv && m->change == CH_UPDATE;
+        keep_system_fields(obj, old);
+        if (m->res->strategy && m->res->strategy->prepare_update)
+            m->res->strategy->prepare_update(obj, old);
+        vk_errlist errs = {0};
+        if (m->res->strategy && m->res->strategy->validate_update)
+            m->res->strategy->validate_update(obj, old, &errs);
+        if (errs.causes) {
+            st = vk_reg_invalid(m->res, m->name, &errs);
+            json_decref(errs.causes);
+            goto out;
+        }
+        /* The last finalizer of an object being deleted is gone: delete it. */
+        if (json_object_get(om, "deletionTimestamp") &&
+            !json_array_size(json_object_get(om, "finalizers"))) {
+            json_t *probe = json_deep_copy(obj);
+            bool keep = m->res->strategy && m->res->strategy->prepare_delete &&
+                        m->res->strategy->prepare_delete(probe);
+            json_decref(probe);
+            if (!keep) {
+                op.type = VK_OP_DELETE;
+                submit(m, &op);
+                m = NULL;
+                goto out;
+            }
+        }
+    }
+    /* Unchanged: answer with the stored object, write nothing. */
+    json_t *canon = vk_reg_canonical(obj);
+    json_object_set_new(json_object_get(canon, "metadata"), "resourceVersion", json_string(oldrv));
+    char *same = json_dumps(canon, JSON_COMPACT);
+    bool unchanged = same && strlen(same) == val.len && !memcmp(same, val.data, val.len);
+    free(same);
+    if (unchanged) {
+        json_decref(canon);
+        reply_object(m, val.data, val.len);
+        m = NULL;
+        goto out;
+    }
+    json_object_set_new(json_object_get(canon, "metadata"), "resourceVersion", json_string(""));
+    size_t rv_off;
+    rc = vk_store_encode_json(canon, &enc, &rv_off);
+    json_decref(canon);
+    if (rc) {
+        st = vk_reg_status(m->res, rc, m->name);
+        goto out;
+    }
+    op.type = VK_OP_UPDATE;
+    op.val = enc.data;
+    op.val_len = enc.len;
+    op.rv_off = rv_off;
+    submit(m, &op);
+    m = NULL;
+out:
+    if (m && st)
+        reply_status(m, st);
+    else
+        json_decref(st);
+    json_decref(obj);
+    json_decref(old);
+    vk_buf_free(&val);
+    vk_buf_free(&enc);
+}
+
+static const struct {
+    const char *type;
+    enum change change;
+} patch_types[] = {
+    {"application/json-patch+json", CH_JSON_PATCH},
+    {"application/merge-patch+json", CH_MERGE_PATCH},
+    {"application/strategic-merge-patch+json", CH_STRATEGIC_PATCH},
+};
+
+void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri)
+{
+    enum change change;
+    const char *ct = vk_req_header(r, "content-type");
+    size_t ctl = ct ? strcspn(ct, ";") : 0;
+    while (ctl && ct[ctl - 1] == ' ')
+        ctl--;
+    if (!strcmp(ri->verb, "patch")) {
+        size_t i = 0;
+        for (; i < sizeof patch_types / sizeof patch_types[0]; i++)
+            if (ct && strlen(patch_types[i].type) == ctl &&
+                !strncasecmp(ct, patch_types[i].type, ctl))
+                break;
+        if (i == sizeof patch_types / sizeof patch_types[0]) {
+            vk_send_error(r, 415, "UnsupportedMediaType",
+                          "the body of the request was in an unknown format - accepted media "
+                          "types include: application/json-patch+json, "
+                          "application/merge-patch+json, application/strategic-merge-patch+json");
+            return;
+        }
+        change = patch_types[i].change;
+    } else if (!strcmp(ri->verb, "update")) {
+        if (ct && ctl && !(ctl == 16 && !strncasecmp(ct, "application/json", 16))) {
+            vk_send_error(r, 415, "UnsupportedMediaType",
+                          "the body of the request was in an unknown format - accepted media "
+                          "types include: " VK_ACCEPTED_MEDIA_TYPES);
+            return;
+        }
+        change = CH_UPDATE;
+    } else {
+        change = CH_DELETE;
+    }
+    if (r->body_too_large) {
+        vk_send_error(r, 413, "RequestEntityTooLarge", "Request entity too large: limit is %zu",
+                      s->limits.max_body);
+        return;
+    }
+    json_t *body = NULL;
+    if (r->body.len) {
+        json_error_t e;
+        body = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
+        if (!body) {
+            vk_send_error(r, 400, "BadRequest", "the body of the request is not valid JSON: %s",
+                          e.text);
+            return;
+        }
+    } else if (change != CH_DELETE) {
+        vk_send_error(r, 400, "BadRequest", "the body of the request is empty");
+        return;
+    }
+    if (change == CH_UPDATE && !json_is_object(body)) {
+        json_decref(body);
+        vk_send_error(r, 400, "BadRequest", "the body of the request is not a JSON object");
+        return;
+    }
+    rmw *m = calloc(1, sizeof *m);
+    if (!m) {
+        json_decref(body);
+        vk_send_error(r, 500, "InternalError", "out of memory");
+        return;
+    }
+    *m = (rmw){.s = s, .r = r, .res = res, .change = change, .body = body};
+    snprintf(m->ns, sizeof m->ns, "%s", (res->flags & VK_NAMESPACED) ? ri->namespace_ : "");
+    snprintf(m->name, sizeof m->name, "%s", ri->name);
+    const char *dry = vk_req_query(r, "dryRun");
+    const char *dry_body =
+        json_is_array(json_object_get(body, "dryRun"))
+            ? json_string_value(json_array_get(json_object_get(body, "dryRun"), 0))
+            : NULL;
+    m->dry_run = (dry && !strcmp(dry, "All")) || (dry_body && !strcmp(dry_body, "All"));
+    r->on_abort = on_abort;
+    r->abort_data = m;
+    run(m);
+}
