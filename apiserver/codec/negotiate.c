@@ -81,11 +81,18 @@ static int by_preference(const void *a, const void *b)
     return x->order - y->order;
 }
 
-static bool is_json(const clause *c)
+/* The serializer a clause selects, trying the server's order (JSON, then protobuf),
+ * so wildcards mean JSON. 0 when none matches. */
+static enum vk_format clause_format(const clause *c)
 {
-    return (!strcmp(c->type, "*") && !strcmp(c->subtype, "*")) ||
-           (!strcmp(c->type, "application") &&
-            (!strcmp(c->subtype, "*") || !strcmp(c->subtype, "json")));
+    bool any_type = !strcmp(c->type, "*");
+    bool app = any_type || !strcmp(c->type, "application");
+    bool any_sub = !strcmp(c->subtype, "*");
+    if (app && (any_sub || !strcmp(c->subtype, "json")))
+        return VK_FMT_JSON;
+    if (app && !strcmp(c->subtype, "vnd.kubernetes.protobuf"))
+        return VK_FMT_PROTOBUF;
+    return 0;
 }
 
 int vk_negotiate(const char *accept, bool table_ok, bool list, vk_accept *out)
@@ -114,23 +121,26 @@ int vk_negotiate(const char *accept, bool table_ok, bool list, vk_accept *out)
     qsort(cs, (size_t)n, sizeof cs[0], by_preference);
     for (int i = 0; i < n; i++) {
         const clause *c = &cs[i];
-        if (c->q <= 0 || !is_json(c))
+        enum vk_format f = clause_format(c);
+        if (c->q <= 0 || !f)
             continue;
         if (!*c->as) {
-            *out = (vk_accept){VK_FMT_JSON, VK_AS_OBJECT, NULL};
+            *out = (vk_accept){f, VK_AS_OBJECT, NULL};
             return 0;
         }
-        bool meta_v = !strcmp(c->g, "meta.k8s.io") && (!strcmp(c->v, "v1") || !strcmp(c->v, "v1beta1"));
+        bool meta_v =
+            !strcmp(c->g, "meta.k8s.io") && (!strcmp(c->v, "v1") || !strcmp(c->v, "v1beta1"));
         if (!meta_v)
             continue;
         const char *v = !strcmp(c->v, "v1") ? "v1" : "v1beta1";
-        if (!strcmp(c->as, "Table") && table_ok) {
+        /* Table is served as JSON only; PartialObjectMetadata in any format. */
+        if (!strcmp(c->as, "Table") && table_ok && f == VK_FMT_JSON) {
             *out = (vk_accept){VK_FMT_JSON, VK_AS_TABLE, v};
             return 0;
         }
         if ((!list && !strcmp(c->as, "PartialObjectMetadata")) ||
             (list && !strcmp(c->as, "PartialObjectMetadataList"))) {
-            *out = (vk_accept){VK_FMT_JSON, VK_AS_PARTIAL, v};
+            *out = (vk_accept){f, VK_AS_PARTIAL, v};
             return 0;
         }
     }

@@ -8,12 +8,12 @@
 
 #include <stdbool.h>
 
-enum vk_format { VK_FMT_JSON = 1 };
+enum vk_format { VK_FMT_JSON = 1, VK_FMT_PROTOBUF = 2 };
 
 enum vk_as {
-    VK_AS_OBJECT = 0,  /* the object itself */
-    VK_AS_TABLE,       /* meta.k8s.io Table */
-    VK_AS_PARTIAL,     /* meta.k8s.io PartialObjectMetadata (or ...List for lists) */
+    VK_AS_OBJECT = 0, /* the object itself */
+    VK_AS_TABLE,      /* meta.k8s.io Table */
+    VK_AS_PARTIAL,    /* meta.k8s.io PartialObjectMetadata (or ...List for lists) */
 };
 
 typedef struct vk_accept {
@@ -28,6 +28,8 @@ typedef struct vk_accept {
 int vk_negotiate(const char *accept, bool table_ok, bool list, vk_accept *out);
 
 /* The media types the server can produce, for 406 messages. */
-#define VK_ACCEPTED_MEDIA_TYPES "application/json"
+#define VK_ACCEPTED_MEDIA_TYPES "application/json, application/vnd.kubernetes.protobuf"
+
+#define VK_MEDIA_PROTOBUF "application/vnd.kubernetes.protobuf"
 
 #endif

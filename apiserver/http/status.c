@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apiserver/codec/negotiate.h"
+#include "apiserver/codec/protobuf.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -13,10 +15,14 @@ static const struct {
     int err, code;
     const char *reason;
 } err_table[] = {
-    {VK_ENOTFOUND, 404, "NotFound"},   {VK_EEXIST, 409, "AlreadyExists"},
-    {VK_ECONFLICT, 409, "Conflict"},   {VK_EINVALID, 422, "Invalid"},
-    {VK_EGONE, 410, "Expired"},        {VK_EFULL, 507, "InternalError"},
-    {VK_ETOOLARGE, 413, "RequestEntityTooLarge"}, {-ENOMEM, 500, "InternalError"},
+    {VK_ENOTFOUND, 404, "NotFound"},
+    {VK_EEXIST, 409, "AlreadyExists"},
+    {VK_ECONFLICT, 409, "Conflict"},
+    {VK_EINVALID, 422, "Invalid"},
+    {VK_EGONE, 410, "Expired"},
+    {VK_EFULL, 507, "InternalError"},
+    {VK_ETOOLARGE, 413, "RequestEntityTooLarge"},
+    {-ENOMEM, 500, "InternalError"},
 };
 
 void vk_err_status(int err, int *code, const char **reason)
@@ -81,8 +87,8 @@ bool vk_want_pretty(vk_req *r)
     if (truthy(vk_req_query(r, "pretty")))
         return true;
     const char *ua = vk_req_header(r, "user-agent");
-    return ua && (!strncmp(ua, "curl", 4) || !strncmp(ua, "Wget", 4) ||
-                  !strncmp(ua, "Mozilla/5.0", 11));
+    return ua &&
+           (!strncmp(ua, "curl", 4) || !strncmp(ua, "Wget", 4) || !strncmp(ua, "Mozilla/5.0", 11));
 }
 
 static int dump_cb(const char *p, size_t n, void *data)
@@ -93,8 +99,8 @@ static int dump_cb(const char *p, size_t n, void *data)
 int vk_send_json(vk_req *r, int code, const json_t *obj, bool pretty)
 {
     vk_buf b = {0};
-    size_t flags = JSON_ENCODE_ANY | JSON_REAL_PRECISION(17) |
-                   (pretty ? JSON_INDENT(2) : JSON_COMPACT);
+    size_t flags =
+        JSON_ENCODE_ANY | JSON_REAL_PRECISION(17) | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
     if (json_dump_callback(obj, dump_cb, &b, flags) || (!pretty && vk_buf_puts(&b, "\n"))) {
         vk_buf_free(&b);
         return vk_resp_send(r, 500, "text/plain; charset=utf-8", "out of memory", 13);
@@ -102,6 +108,20 @@ int vk_send_json(vk_req *r, int code, const json_t *obj, bool pretty)
     int rc = vk_resp_send(r, code, "application/json", b.data, b.len);
     vk_buf_free(&b);
     return rc;
+}
+
+int vk_send_object(vk_req *r, int code, const json_t *obj, int fmt)
+{
+    if (fmt == VK_FMT_PROTOBUF) {
+        vk_buf b = {0};
+        if (!vk_pb_encode_object(obj, &b)) {
+            int rc = vk_resp_send(r, code, VK_MEDIA_PROTOBUF, b.data, b.len);
+            vk_buf_free(&b);
+            return rc;
+        }
+        vk_buf_free(&b);
+    }
+    return vk_send_json(r, code, obj, vk_want_pretty(r));
 }
 
 int vk_send_status(vk_req *r, json_t *status)
@@ -116,7 +136,10 @@ int vk_send_status(vk_req *r, json_t *status)
         vk_resp_header(r, "retry-after", v);
     }
     vk_resp_header(r, "x-content-type-options", "nosniff");
-    int rc = vk_send_json(r, code ? code : 500, status, vk_want_pretty(r));
+    vk_accept acc;
+    int fmt = vk_negotiate(vk_req_header(r, "accept"), false, false, &acc) ? VK_FMT_JSON
+                                                                           : (int)acc.format;
+    int rc = vk_send_object(r, code ? code : 500, status, fmt);
     json_decref(status);
     return rc;
 }

@@ -29,8 +29,13 @@ bool vk_want_pretty(vk_req *r);
  * newline, indented ones do not (Go's encoder and MarshalIndent). */
 int vk_send_json(vk_req *r, int code, const json_t *obj, bool pretty);
 
-/* Sends a Status (stolen): the HTTP code is its code; Retry-After comes from
- * details.retryAfterSeconds; X-Content-Type-Options: nosniff is set. */
+/* Sends obj (borrowed; it carries kind and apiVersion) in format fmt (an enum
+ * vk_format): JSON, or kube's protobuf envelope. An object the protobuf codec does
+ * not know is sent as JSON. */
+int vk_send_object(vk_req *r, int code, const json_t *obj, int fmt);
+
+/* Sends a Status (stolen), as protobuf when the client prefers it: the HTTP code is its code;
+ * Retry-After comes from details.retryAfterSeconds; X-Content-Type-Options: nosniff is set. */
 int vk_send_status(vk_req *r, json_t *status);
 
 /* A failure Status with a formatted message and no details. */

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "apiserver/codec/negotiate.h"
+#include "apiserver/codec/protobuf.h"
 #include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/internal.h"
@@ -111,8 +112,18 @@ static void send_buf(vk_req *r, int code, vk_buf *b)
     vk_resp_send(r, code, "application/json", b->data, b->len);
 }
 
-static void send_object(vk_req *r, int code, const vk_resource *res, const char *json, size_t len)
+void vk_reg_reply(vk_req *r, int code, const vk_resource *res, const char *json, size_t len,
+                  int fmt)
 {
+    if (fmt == VK_FMT_PROTOBUF) {
+        json_t *obj = json_loadb(json, len, 0, NULL);
+        if (obj) {
+            vk_reg_add_kind(obj, res);
+            vk_send_object(r, code, obj, fmt);
+            json_decref(obj);
+            return;
+        }
+    }
     vk_buf b = {0};
     if (vk_reg_splice(&b, res, res->kind, json, len)) {
         vk_buf_free(&b);
@@ -215,7 +226,7 @@ static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         return;
     }
     if (acc->as == VK_AS_OBJECT) {
-        send_object(r, 200, res, val.data, val.len);
+        vk_reg_reply(r, 200, res, val.data, val.len, acc->format);
         vk_buf_free(&val);
         return;
     }
@@ -243,7 +254,7 @@ static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
                       "metadata", "resourceVersion", rv ? rv : json_string(""), "columnDefinitions",
                       vk_reg_columns(res), "rows", vk_reg_row(res, obj, include, acc->as_version));
     }
-    vk_send_json(r, 200, out, vk_want_pretty(r));
+    vk_send_object(r, 200, out, acc->format);
     json_decref(out);
     json_decref(obj);
 }
@@ -490,7 +501,12 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
         vk_buf_puts(&b, ",\"items\":[");
         vk_buf_append(&b, c.items.data, c.items.len);
         vk_buf_puts(&b, "]}");
-        send_buf(r, 200, &b);
+        json_t *list = acc->format == VK_FMT_PROTOBUF ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+        if (list)
+            vk_send_object(r, 200, list, acc->format);
+        else
+            send_buf(r, 200, &b);
+        json_decref(list);
         vk_buf_free(&b);
     } else {
         char av[32];
@@ -503,7 +519,7 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
         else
             out = json_pack("{s:s, s:s, s:O, s:O}", "kind", "PartialObjectMetadataList",
                             "apiVersion", av, "metadata", meta, "items", c.rows);
-        vk_send_json(r, 200, out, vk_want_pretty(r));
+        vk_send_object(r, 200, out, acc->format);
         json_decref(out);
     }
     json_decref(meta);
@@ -726,6 +742,7 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
 typedef struct http_create {
     vk_req *r;
     const vk_resource *res;
+    int fmt;
     bool done;
 } http_create;
 
@@ -743,38 +760,64 @@ static void http_create_done(void *ud, int err, const char *json, size_t len, js
         if (err)
             vk_send_status(h->r, json_incref(status));
         else
-            send_object(h->r, 201, h->res, json, len);
+            vk_reg_reply(h->r, 201, h->res, json, len, h->fmt);
     }
     free(h);
 }
 
-static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri)
+json_t *vk_reg_decode_body(vk_server *s, vk_req *r)
 {
     const char *ct = vk_req_header(r, "content-type");
     size_t ctl = ct ? strcspn(ct, ";") : 0;
     while (ctl && ct[ctl - 1] == ' ')
         ctl--;
-    if (ct && ctl && !(ctl == 16 && !strncasecmp(ct, "application/json", 16))) {
+    bool pb = ctl == strlen(VK_MEDIA_PROTOBUF) && !strncasecmp(ct, VK_MEDIA_PROTOBUF, ctl);
+    if (ct && ctl && !pb && !(ctl == 16 && !strncasecmp(ct, "application/json", 16))) {
         vk_send_error(r, 415, "UnsupportedMediaType",
                       "the body of the request was in an unknown format - accepted media types "
                       "include: " VK_ACCEPTED_MEDIA_TYPES);
-        return;
+        return NULL;
     }
     if (r->body_too_large) {
         vk_send_error(r, 413, "RequestEntityTooLarge", "Request entity too large: limit is %zu",
                       s->limits.max_body);
-        return;
+        return NULL;
     }
-    json_error_t e;
-    json_t *obj =
-        json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &e);
+    json_t *obj = NULL;
+    if (pb) {
+        int rc = vk_pb_decode_object((const uint8_t *)(r->body.data ? r->body.data : ""),
+                                     r->body.len, &obj);
+        if (rc) {
+            vk_send_error(r, 400, "BadRequest",
+                          rc == VK_ENOTFOUND ? "no kind is registered for the type in the "
+                                               "protobuf envelope"
+                                             : "provided data does not appear to be a protobuf "
+                                               "message, or is malformed");
+            return NULL;
+        }
+    } else {
+        json_error_t e;
+        obj = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &e);
+        if (!obj) {
+            vk_send_error(r, 400, "BadRequest", "the body of the request is not valid JSON: %s",
+                          e.text);
+            return NULL;
+        }
+    }
     if (!json_is_object(obj)) {
-        vk_send_error(r, 400, "BadRequest",
-                      "the body of the request is not a valid JSON object: %s",
-                      obj ? "not an object" : e.text);
         json_decref(obj);
-        return;
+        vk_send_error(r, 400, "BadRequest", "the body of the request is not a JSON object");
+        return NULL;
     }
+    return obj;
+}
+
+static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
+                      const vk_accept *acc)
+{
+    json_t *obj = vk_reg_decode_body(s, r);
+    if (!obj)
+        return;
     const char *kind = json_string_value(json_object_get(obj, "kind"));
     const char *av = json_string_value(json_object_get(obj, "apiVersion"));
     char buf[128];
@@ -804,6 +847,7 @@ static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_
     }
     h->r = r;
     h->res = res;
+    h->fmt = acc->format;
     r->on_abort = http_create_abort;
     r->abort_data = h;
     vk_registry_create(s, res, ri->namespace_, obj, dry && !strcmp(dry, "All"), http_create_done,
@@ -840,11 +884,11 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
     else if (list)
         do_list(s, r, res, ri, &acc);
     else if (!strcmp(ri->verb, "create") && !*ri->name)
-        do_create(s, r, res, ri);
+        do_create(s, r, res, ri, &acc);
     else if ((!strcmp(ri->verb, "update") || !strcmp(ri->verb, "patch") ||
               !strcmp(ri->verb, "delete")) &&
              *ri->name)
-        vk_reg_mutate(s, r, res, ri);
+        vk_reg_mutate(s, r, res, ri, &acc);
     else
         vk_send_error(r, 405, "MethodNotAllowed",
                       "%s is not supported on resources of kind \"%s\" yet", ri->verb, res->plural);

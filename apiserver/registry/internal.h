@@ -50,7 +50,14 @@ json_t *vk_reg_canonical(const json_t *obj);
 /* A 422 Invalid Status for errs on object name. New ref. */
 json_t *vk_reg_invalid(const vk_resource *res, const char *name, vk_errlist *errs);
 /* update, patch and delete of one object (registry/mutate.c). */
-void vk_reg_mutate(struct vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri);
+void vk_reg_mutate(struct vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
+                   const vk_accept *acc);
+/* Sends a stored object (JSON bytes without kind) in format fmt. */
+void vk_reg_reply(vk_req *r, int code, const vk_resource *res, const char *json, size_t len,
+                  int fmt);
+/* The request body as a JSON object, from JSON or kube's protobuf (by Content-Type).
+ * Answers 415, 413 or 400 and returns NULL when it cannot. New reference. */
+json_t *vk_reg_decode_body(struct vk_server *s, vk_req *r);
 
 /* Serves a watch (ri->verb == "watch"); acc is the negotiated format. */
 void vk_reg_watch(struct vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,

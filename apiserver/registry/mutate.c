@@ -33,6 +33,7 @@ typedef struct rmw {
     bool dry_run, client_rv;
     int attempts;
     bool deleted; /* the write was a delete */
+    int fmt;      /* the reply's format */
     char uid[64];
 } rmw;
 
@@ -60,13 +61,8 @@ static void reply_status(rmw *m, json_t *st)
 
 static void reply_object(rmw *m, const char *json, size_t len)
 {
-    if (m->r) {
-        vk_buf b = {0};
-        vk_reg_splice(&b, m->res, m->res->kind, json, len);
-        vk_buf_puts(&b, "\n");
-        vk_resp_send(m->r, 200, "application/json", b.data, b.len);
-        vk_buf_free(&b);
-    }
+    if (m->r)
+        vk_reg_reply(m->r, 200, m->res, json, len, m->fmt);
     rmw_free(m);
 }
 
@@ -79,7 +75,7 @@ static void reply_deleted(rmw *m)
             json_object_set_new(d, "uid", json_string(m->uid));
         json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:o}", "kind", "Status", "apiVersion", "v1",
                                "metadata", "status", "Success", "details", d);
-        vk_send_json(m->r, 200, st, vk_want_pretty(m->r));
+        vk_send_object(m->r, 200, st, m->fmt);
         json_decref(st);
     }
     rmw_free(m);
@@ -377,7 +373,8 @@ static const struct {
     {"application/strategic-merge-patch+json", CH_STRATEGIC_PATCH},
 };
 
-void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri)
+void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
+                   const vk_accept *acc)
 {
     enum change change;
     const char *ct = vk_req_header(r, "content-type");
@@ -399,23 +396,19 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         }
         change = patch_types[i].change;
     } else if (!strcmp(ri->verb, "update")) {
-        if (ct && ctl && !(ctl == 16 && !strncasecmp(ct, "application/json", 16))) {
-            vk_send_error(r, 415, "UnsupportedMediaType",
-                          "the body of the request was in an unknown format - accepted media "
-                          "types include: " VK_ACCEPTED_MEDIA_TYPES);
-            return;
-        }
         change = CH_UPDATE;
     } else {
         change = CH_DELETE;
     }
-    if (r->body_too_large) {
+    json_t *body = NULL;
+    if (change == CH_UPDATE) {
+        if (!(body = vk_reg_decode_body(s, r)))
+            return;
+    } else if (r->body_too_large) {
         vk_send_error(r, 413, "RequestEntityTooLarge", "Request entity too large: limit is %zu",
                       s->limits.max_body);
         return;
-    }
-    json_t *body = NULL;
-    if (r->body.len) {
+    } else if (r->body.len) {
         json_error_t e;
         body = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
         if (!body) {
@@ -438,7 +431,7 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         vk_send_error(r, 500, "InternalError", "out of memory");
         return;
     }
-    *m = (rmw){.s = s, .r = r, .res = res, .change = change, .body = body};
+    *m = (rmw){.s = s, .r = r, .res = res, .change = change, .body = body, .fmt = acc->format};
     snprintf(m->ns, sizeof m->ns, "%s", (res->flags & VK_NAMESPACED) ? ri->namespace_ : "");
     snprintf(m->name, sizeof m->name, "%s", ri->name);
     const char *dry = vk_req_query(r, "dryRun");

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "apiserver/codec/protobuf.h"
 #include "apiserver/http/status.h"
 #include "apiserver/registry/internal.h"
 #include "apiserver/registry/selector.h"
@@ -25,7 +26,10 @@
 #include "storage/store.h"
 #include "storage/watch.h"
 
-enum { BOOKMARK_MS = 60000, MAX_PENDING = 16 << 20, CACHE_JSON = 0, CACHE_PREV_JSON = 1 };
+/* Event cache slots: JSON with kind, and kube's protobuf envelope; each for the new
+ * object and for the previous one (DELETED). */
+enum { BOOKMARK_MS = 60000, MAX_PENDING = 16 << 20 };
+enum { CACHE_JSON = 0, CACHE_PREV_JSON = 1, CACHE_PB = 2, CACHE_PREV_PB = 3 };
 
 typedef struct http_watch {
     uv_timer_t timer; /* first: the handle's address is the watch's */
@@ -106,29 +110,103 @@ static const vk_buf *event_json(http_watch *hw, vk_event *ev, bool prev)
     return b;
 }
 
+static void put_varint(vk_buf *b, uint64_t v)
+{
+    unsigned char t[10];
+    size_t n = 0;
+    do {
+        t[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    vk_buf_append(b, t, n);
+}
+
+/* One event on the wire. JSON: {"type":T,"object":O}\n. Protobuf: a 4-byte big-endian
+ * length, then a raw metav1.WatchEvent {1: type, 2: RawExtension {1: raw}} whose raw is
+ * the enveloped object. obj is in the stream's format. */
 static int write_event(http_watch *hw, const char *type, const char *obj, size_t len)
 {
-    vk_buf line = {0};
-    vk_buf_printf(&line, "{\"type\":\"%s\",\"object\":", type);
-    vk_buf_append(&line, obj, len);
-    vk_buf_puts(&line, "}\n");
-    int rc = line.data ? vk_resp_write(hw->r, line.data, line.len) : -ENOMEM;
-    vk_buf_free(&line);
+    vk_buf out = {0};
+    if (hw->acc.format == VK_FMT_PROTOBUF) {
+        vk_buf ev = {0}, ext = {0};
+        vk_buf_append(&ext, "\x0a", 1);
+        put_varint(&ext, len);
+        vk_buf_append(&ext, obj, len);
+        vk_buf_append(&ev, "\x0a", 1);
+        put_varint(&ev, strlen(type));
+        vk_buf_puts(&ev, type);
+        vk_buf_append(&ev, "\x12", 1);
+        put_varint(&ev, ext.len);
+        vk_buf_append(&ev, ext.data, ext.len);
+        unsigned char hdr[4] = {(unsigned char)(ev.len >> 24), (unsigned char)(ev.len >> 16),
+                                (unsigned char)(ev.len >> 8), (unsigned char)ev.len};
+        vk_buf_append(&out, hdr, 4);
+        vk_buf_append(&out, ev.data, ev.len);
+        vk_buf_free(&ev);
+        vk_buf_free(&ext);
+    } else {
+        vk_buf_printf(&out, "{\"type\":\"%s\",\"object\":", type);
+        vk_buf_append(&out, obj, len);
+        vk_buf_puts(&out, "}\n");
+    }
+    int rc = out.data ? vk_resp_write(hw->r, out.data, out.len) : -ENOMEM;
+    vk_buf_free(&out);
     return rc;
 }
 
-/* Writes one object event in the negotiated form (the object, or a one-row Table). */
+/* Writes an event whose object is obj (borrowed, with kind), encoded for the stream. */
+static int write_json_event(http_watch *hw, const char *type, const json_t *obj)
+{
+    vk_buf b = {0};
+    int rc;
+    if (hw->acc.format == VK_FMT_PROTOBUF) {
+        rc = vk_pb_encode_object(obj, &b);
+    } else {
+        char *s = json_dumps(obj, JSON_COMPACT);
+        rc = s ? vk_buf_puts(&b, s) : -ENOMEM;
+        free(s);
+    }
+    if (!rc)
+        rc = write_event(hw, type, b.data, b.len);
+    vk_buf_free(&b);
+    return rc;
+}
+
+/* The event's object in protobuf (enveloped), cached on the event. */
+static const vk_buf *event_pb(http_watch *hw, vk_event *ev, bool prev)
+{
+    unsigned slot = prev ? CACHE_PREV_PB : CACHE_PB;
+    vk_buf *b = vk_event_cache_get(ev, slot);
+    if (b)
+        return b;
+    const vk_buf *j = event_json(hw, ev, prev);
+    json_t *obj = j ? json_loadb(j->data, j->len, 0, NULL) : NULL;
+    b = obj ? calloc(1, sizeof *b) : NULL;
+    if (!b || vk_pb_encode_object(obj, b)) {
+        json_decref(obj);
+        free_buf(b);
+        return NULL;
+    }
+    json_decref(obj);
+    vk_event_cache_set(ev, slot, b, free_buf);
+    return b;
+}
+
+/* Writes one object event in the negotiated form (the object, or a one-row Table, or
+ * its PartialObjectMetadata). json is the object with kind, as JSON. */
 static int send_object(http_watch *hw, const char *type, const char *json, size_t len)
 {
-    if (hw->acc.as == VK_AS_OBJECT)
+    if (hw->acc.as == VK_AS_OBJECT && hw->acc.format == VK_FMT_JSON)
         return write_event(hw, type, json, len);
     json_t *obj = json_loadb(json, len, 0, NULL);
     if (!obj)
         return VK_EINVALID;
     json_t *out;
     char av[32];
-    snprintf(av, sizeof av, "meta.k8s.io/%s", hw->acc.as_version);
-    if (hw->acc.as == VK_AS_TABLE) {
+    snprintf(av, sizeof av, "meta.k8s.io/%s", hw->acc.as_version ? hw->acc.as_version : "v1");
+    if (hw->acc.as == VK_AS_OBJECT) {
+        out = json_incref(obj);
+    } else if (hw->acc.as == VK_AS_TABLE) {
         json_t *rv = json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
         out =
             json_pack("{s:s, s:s, s:{s:O}, s:o, s:[o]}", "kind", "Table", "apiVersion", av,
@@ -140,10 +218,8 @@ static int send_object(http_watch *hw, const char *type, const char *json, size_
         out = vk_reg_partial(obj, hw->acc.as_version);
     }
     json_decref(obj);
-    char *s = json_dumps(out, JSON_COMPACT);
+    int rc = out ? write_json_event(hw, type, out) : -ENOMEM;
     json_decref(out);
-    int rc = s ? write_event(hw, type, s, strlen(s)) : -ENOMEM;
-    free(s);
     return rc;
 }
 
@@ -159,20 +235,16 @@ static int send_bookmark(http_watch *hw, uint64_t rev, bool initial_end)
                             json_pack("{s:s}", "k8s.io/initial-events-end", "true"));
     json_t *obj = json_pack("{s:s, s:s, s:o}", "kind", hw->res->kind, "apiVersion",
                             vk_reg_api_version(hw->res, av, sizeof av), "metadata", meta);
-    char *s = json_dumps(obj, JSON_COMPACT);
+    int rc = obj ? write_json_event(hw, "BOOKMARK", obj) : -ENOMEM;
     json_decref(obj);
-    int rc = s ? write_event(hw, "BOOKMARK", s, strlen(s)) : -ENOMEM;
-    free(s);
     return rc;
 }
 
 static void send_error(http_watch *hw, json_t *status)
 {
-    char *s = json_dumps(status, JSON_COMPACT);
+    if (status)
+        write_json_event(hw, "ERROR", status);
     json_decref(status);
-    if (s)
-        write_event(hw, "ERROR", s, strlen(s));
-    free(s);
 }
 
 static json_t *too_old(uint64_t rv, uint64_t oldest)
@@ -235,8 +307,15 @@ static void on_notify(void *ud, vk_watcher *w, int err)
     int type;
     while (hw->r && vk_watch_next(w, &ev, &type) == 1) {
         static const char *const names[] = {"", "ADDED", "MODIFIED", "DELETED"};
-        const vk_buf *b = event_json(hw, ev, type == VK_WATCH_DELETED);
-        int rc = b ? send_object(hw, names[type], b->data, b->len) : -ENOMEM;
+        bool prev = type == VK_WATCH_DELETED;
+        int rc;
+        if (hw->acc.as == VK_AS_OBJECT && hw->acc.format == VK_FMT_PROTOBUF) {
+            const vk_buf *b = event_pb(hw, ev, prev);
+            rc = b ? write_event(hw, names[type], b->data, b->len) : -ENOMEM;
+        } else {
+            const vk_buf *b = event_json(hw, ev, prev);
+            rc = b ? send_object(hw, names[type], b->data, b->len) : -ENOMEM;
+        }
         vk_event_unref(ev);
         /* A client that does not read gets its watch ended, as kube drops slow
          * watchers: memory stays bounded and the client relists. */
@@ -371,7 +450,9 @@ void vk_reg_watch(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqi
     s->watches = hw;
     r->on_abort = on_abort;
     r->abort_data = hw;
-    vk_resp_header(r, "content-type", "application/json");
+    vk_resp_header(r, "content-type",
+                   acc->format == VK_FMT_PROTOBUF ? VK_MEDIA_PROTOBUF ";stream=watch"
+                                                  : "application/json");
     vk_resp_start(r, 200);
 
     bool namespaced = (res->flags & VK_NAMESPACED) && *ri->namespace_;

@@ -69,6 +69,19 @@ check "malformed label selector is 400" bash -c "[ \$(raw -o /dev/null -w '%{htt
 check "selected pages omit remainingItemCount" bash -c "raw \"\$VK_URL/api/v1/namespaces?labelSelector=env%3Dprod&limit=1\" | python3 -c 'import json,sys; m=json.load(sys.stdin)[\"metadata\"]; assert \"continue\" in m and \"remainingItemCount\" not in m, m'"
 check "watch with a label selector sees only matches" bash -c "raw -N \"\$VK_URL/api/v1/namespaces?watch=1&labelSelector=team%3Dsel-b&timeoutSeconds=1\" | grep -c '\"type\":\"ADDED\"' | grep -qx 1"
 
+check "kubectl create namespace (protobuf body and reply)" bash -c "kubectl create namespace pb-one | grep -q 'namespace/pb-one created'"
+check "kubectl describe namespace (protobuf)" bash -c "kubectl describe namespace pb-one | grep -q '^Status: *Active'"
+check "a protobuf client gets the 422 as a decodable Status" bash -c "kubectl create namespace Bad_Name 2>&1 | grep -q 'The Namespace \"Bad_Name\" is invalid: metadata.name'"
+check "protobuf GET is kube's envelope" bash -c "raw -H 'Accept: application/vnd.kubernetes.protobuf' \$VK_URL/api/v1/namespaces/default | head -c 16 | od -An -c | tr -s ' ' | grep -q 'k 8 s \\\\0'"
+check "protobuf watch is length-framed WatchEvents" bash -c "raw -N -H 'Accept: application/vnd.kubernetes.protobuf' \"\$VK_URL/api/v1/namespaces?watch=1&timeoutSeconds=1\" | python3 -c '
+import sys
+b=sys.stdin.buffer.read(); n=0
+while b:
+    l=int.from_bytes(b[:4],\"big\"); ev=b[4:4+l]; b=b[4+l:]
+    assert ev[0]==0x0a and ev[2:2+ev[1]]==b\"ADDED\", ev[:20]
+    assert b\"k8s\\x00\" in ev; n+=1
+assert n>=5, n'"
+
 check "kill -9 then restart" bash -c "kill -9 $VK_PID"
 VK_PID=""
 check "server restarts on the same data" start_server "$D"
