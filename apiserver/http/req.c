@@ -204,3 +204,26 @@ size_t vk_req_pending(const vk_req *r)
 {
     return (r->conn ? r->conn->write_pending : 0) + (r->ops->pending ? r->ops->pending(r) : 0);
 }
+
+int vk_resp_warning(vk_req *r, const char *text)
+{
+    vk_buf v = {0};
+    vk_buf_puts(&v, "299 - \"");
+    for (const char *p = text; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            continue;
+        if (*p == '"' || *p == '\\')
+            vk_buf_append(&v, "\\", 1);
+        vk_buf_append(&v, p, 1);
+    }
+    vk_buf_puts(&v, "\"");
+    int rc = v.data ? 0 : -ENOMEM;
+    for (size_t i = 0; !rc && i < r->nresp_headers; i++)
+        if (!strcmp(r->resp_headers[i].name, "warning") &&
+            !strcmp(r->resp_headers[i].value, v.data))
+            rc = 1;
+    if (!rc)
+        rc = vk_resp_header(r, "warning", v.data);
+    vk_buf_free(&v);
+    return rc < 0 ? rc : 0;
+}

@@ -40,11 +40,11 @@ typedef struct vk_user {
 /* Facts about the connection a request came on; owned by the connection, which
  * outlives its requests. */
 typedef struct vk_conn_info {
-    char peer[64];          /* "ip:port" */
-    const char *cert_user;  /* verified client certificate CN, or NULL */
+    char peer[64];            /* "ip:port" */
+    const char *cert_user;    /* verified client certificate CN, or NULL */
     const char **cert_groups; /* its O values, NULL-terminated */
-    const char *alpn;       /* "h2" or "http/1.1" */
-    size_t write_pending;   /* bytes handed to the socket and not yet written */
+    const char *alpn;         /* "h2" or "http/1.1" */
+    size_t write_pending;     /* bytes handed to the socket and not yet written */
     struct vk_server *server;
 } vk_conn_info;
 
@@ -110,6 +110,10 @@ const char *vk_req_query(vk_req *r, const char *key);
 
 /* Adds a response header before the response starts (copied). */
 int vk_resp_header(vk_req *r, const char *name, const char *value);
+/* Adds a `Warning: 299 - "text"` header (kube's format; quotes and backslashes
+ * escaped, control characters dropped, duplicates sent once). Before the response
+ * starts. */
+int vk_resp_warning(vk_req *r, const char *text);
 /* Starts a streamed response (HTTP/1.1 chunked, HTTP/2 DATA frames). */
 int vk_resp_start(vk_req *r, int status);
 /* Writes body bytes of a started response. */

@@ -555,30 +555,148 @@ static const char *const meta_order[] = {
 
 /* Rebuilds obj with metadata first (its members in struct order, resourceVersion
  * present as ""), then spec, then status, then the rest as given. New reference. */
-json_t *vk_reg_canonical(const json_t *obj)
+/* obj through its typed form (the protobuf message of res's kind): keys in Go struct
+ * order, unknown fields dropped, Go's omitempty rules applied. NULL when the kind has
+ * no typed form or the value does not fit it. New reference. */
+static json_t *typed_roundtrip(const vk_resource *res, const json_t *obj)
 {
+    const ProtobufCMessageDescriptor *d = vk_pb_lookup(res->group, res->version, res->kind);
+    if (!d)
+        return NULL;
+    vk_buf b = {0};
+    json_t *out = NULL;
+    if (!vk_pb_msg_from_json(d, obj, &b))
+        vk_pb_msg_to_json(d, (const uint8_t *)(b.data ? b.data : ""), b.len, &out);
+    vk_buf_free(&b);
+    return out;
+}
+
+json_t *vk_reg_canonical(const vk_resource *res, const json_t *obj)
+{
+    json_t *typed = typed_roundtrip(res, obj);
+    const json_t *src = typed ? typed : obj;
     json_t *out = json_object();
-    json_t *m = json_object_get(obj, "metadata");
+    json_t *m = json_object_get(src, "metadata");
     json_t *meta = json_object();
-    json_object_set_new(m, "resourceVersion", json_string(""));
     for (size_t i = 0; i < sizeof meta_order / sizeof meta_order[0]; i++) {
         json_t *v = json_object_get(m, meta_order[i]);
-        if (v)
+        if (!strcmp(meta_order[i], "resourceVersion"))
+            json_object_set_new(meta, "resourceVersion", json_string(""));
+        else if (v)
             json_object_set(meta, meta_order[i], v);
     }
     json_object_set_new(out, "metadata", meta);
-    static const char *const top[] = {"spec", "status"};
-    for (size_t i = 0; i < 2; i++)
-        if (json_object_get(obj, top[i]))
-            json_object_set(out, top[i], json_object_get(obj, top[i]));
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)obj, k, v)
+    /* The typed form is already in struct order; an untyped object gets spec and
+     * status first, as most kinds have them. */
+    static const char *const top[] = {"spec", "status"};
+    for (size_t i = 0; !typed && i < 2; i++)
+        if (json_object_get(src, top[i]))
+            json_object_set(out, top[i], json_object_get(src, top[i]));
+    json_object_foreach((json_t *)src, k, v)
     {
         if (strcmp(k, "kind") && strcmp(k, "apiVersion") && !json_object_get(out, k))
             json_object_set(out, k, v);
     }
+    json_decref(typed);
     return out;
+}
+
+static bool empty_value(const json_t *v)
+{
+    return json_is_null(v) || json_is_false(v) || (json_is_object(v) && !json_object_size(v)) ||
+           (json_is_array(v) && !json_array_size(v)) ||
+           (json_is_string(v) && !json_string_length(v)) ||
+           (json_is_integer(v) && !json_integer_value(v)) ||
+           (json_is_real(v) && !json_real_value(v));
+}
+
+/* Paths of members of in that its typed form dropped although they held a value. */
+static void find_unknown(const json_t *in, const json_t *out, vk_buf *path, json_t *list)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)in, k, v)
+    {
+        if (!path->len && (!strcmp(k, "kind") || !strcmp(k, "apiVersion")))
+            continue;
+        size_t mark = path->len;
+        vk_buf_printf(path, "%s%s", mark ? "." : "", k);
+        json_t *o = json_object_get(out, k);
+        if (!o) {
+            if (!empty_value(v))
+                json_array_append_new(list, json_string(path->data));
+        } else if (json_is_object(v) && json_is_object(o)) {
+            find_unknown(v, o, path, list);
+        } else if (json_is_array(v) && json_is_array(o) &&
+                   json_array_size(v) == json_array_size(o)) {
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                if (!json_is_object(json_array_get(v, i)))
+                    continue;
+                size_t m2 = path->len;
+                vk_buf_printf(path, "[%zu]", i);
+                find_unknown(json_array_get(v, i), json_array_get(o, i), path, list);
+                path->len = m2;
+                path->data[m2] = 0;
+            }
+        }
+        path->len = mark;
+        if (path->data)
+            path->data[mark] = 0;
+    }
+}
+
+bool vk_reg_field_check(vk_req *r, const vk_resource *res, const json_t *obj, const json_t *dups)
+{
+    const char *mode = vk_req_query(r, "fieldValidation");
+    if (mode && *mode && strcmp(mode, "Strict") && strcmp(mode, "Warn") && strcmp(mode, "Ignore")) {
+        vk_send_error(r, 400, "BadRequest",
+                      "fieldValidation must be one of Ignore, Warn, or Strict, got %s", mode);
+        return false;
+    }
+    if (mode && !strcmp(mode, "Ignore"))
+        return true;
+    json_t *problems = json_array();
+    json_t *typed = typed_roundtrip(res, obj);
+    if (typed) {
+        vk_buf path = {0};
+        json_t *unknown = json_array();
+        find_unknown(obj, typed, &path, unknown);
+        size_t i;
+        json_t *p;
+        json_array_foreach(unknown, i, p)
+        {
+            char msg[600];
+            snprintf(msg, sizeof msg, "unknown field \"%s\"", json_string_value(p));
+            json_array_append_new(problems, json_string(msg));
+        }
+        json_decref(unknown);
+        vk_buf_free(&path);
+        json_decref(typed);
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(dups, i, d)
+    {
+        char msg[600];
+        snprintf(msg, sizeof msg, "duplicate field \"%s\"", json_string_value(d));
+        json_array_append_new(problems, json_string(msg));
+    }
+    bool ok = true;
+    if (json_array_size(problems) && mode && !strcmp(mode, "Strict")) {
+        vk_buf msg = {0};
+        vk_buf_puts(&msg, "strict decoding error: ");
+        json_array_foreach(problems, i, d)
+            vk_buf_printf(&msg, "%s%s", i ? ", " : "", json_string_value(d));
+        vk_send_error(r, 400, "BadRequest", "%s", msg.data);
+        vk_buf_free(&msg);
+        ok = false;
+    } else {
+        json_array_foreach(problems, i, d) vk_resp_warning(r, json_string_value(d));
+    }
+    json_decref(problems);
+    return ok;
 }
 
 json_t *vk_reg_invalid(const vk_resource *res, const char *name, vk_errlist *errs)
@@ -709,7 +827,7 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
         fail(cb, ud, VK_EINVALID, st);
         return;
     }
-    json_t *canon = vk_reg_canonical(obj);
+    json_t *canon = vk_reg_canonical(res, obj);
     vk_buf val = {0};
     size_t rv_off = 0;
     char key[VK_KEY_MAX];
@@ -765,7 +883,29 @@ static void http_create_done(void *ud, int err, const char *json, size_t len, js
     free(h);
 }
 
-json_t *vk_reg_decode_body(vk_server *s, vk_req *r)
+json_t *vk_reg_parse_json(vk_req *r, const char *data, size_t len, json_t *dups)
+{
+    json_error_t e;
+    json_t *obj = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &e);
+    if (obj)
+        return obj;
+    /* Duplicate keys are a field-validation matter (the last one wins, as in Go). */
+    json_error_t e2;
+    obj = json_loadb(data ? data : "", len, 0, &e2);
+    const char *q = strstr(e.text, "duplicate object key near '");
+    if (obj && q && dups) {
+        const char *k = q + strlen("duplicate object key near '");
+        size_t kl = strcspn(k, "'");
+        if (kl >= 2 && k[0] == '"')
+            json_array_append_new(dups, json_stringn(k + 1, kl - 2));
+        return obj;
+    }
+    json_decref(obj);
+    vk_send_error(r, 400, "BadRequest", "the body of the request is not valid JSON: %s", e.text);
+    return NULL;
+}
+
+json_t *vk_reg_decode_body(vk_server *s, vk_req *r, json_t *dups)
 {
     const char *ct = vk_req_header(r, "content-type");
     size_t ctl = ct ? strcspn(ct, ";") : 0;
@@ -796,13 +936,9 @@ json_t *vk_reg_decode_body(vk_server *s, vk_req *r)
             return NULL;
         }
     } else {
-        json_error_t e;
-        obj = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &e);
-        if (!obj) {
-            vk_send_error(r, 400, "BadRequest", "the body of the request is not valid JSON: %s",
-                          e.text);
+        obj = vk_reg_parse_json(r, r->body.data, r->body.len, dups);
+        if (!obj)
             return NULL;
-        }
     }
     if (!json_is_object(obj)) {
         json_decref(obj);
@@ -815,9 +951,14 @@ json_t *vk_reg_decode_body(vk_server *s, vk_req *r)
 static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
                       const vk_accept *acc)
 {
-    json_t *obj = vk_reg_decode_body(s, r);
-    if (!obj)
+    json_t *dups = json_array();
+    json_t *obj = vk_reg_decode_body(s, r, dups);
+    bool ok = obj && vk_reg_field_check(r, res, obj, dups);
+    json_decref(dups);
+    if (!ok) {
+        json_decref(obj);
         return;
+    }
     const char *kind = json_string_value(json_object_get(obj, "kind"));
     const char *av = json_string_value(json_object_get(obj, "apiVersion"));
     char buf[128];

@@ -46,7 +46,7 @@ bool vk_reg_selected(const struct vk_selector *labels, const struct vk_selector 
 
 /* obj rebuilt in kube's key order (metadata first, its members in ObjectMeta order,
  * resourceVersion present; then spec, status, the rest; no kind/apiVersion). New ref. */
-json_t *vk_reg_canonical(const json_t *obj);
+json_t *vk_reg_canonical(const vk_resource *res, const json_t *obj);
 /* A 422 Invalid Status for errs on object name. New ref. */
 json_t *vk_reg_invalid(const vk_resource *res, const char *name, vk_errlist *errs);
 /* update, patch and delete of one object (registry/mutate.c). */
@@ -57,7 +57,14 @@ void vk_reg_reply(vk_req *r, int code, const vk_resource *res, const char *json,
                   int fmt);
 /* The request body as a JSON object, from JSON or kube's protobuf (by Content-Type).
  * Answers 415, 413 or 400 and returns NULL when it cannot. New reference. */
-json_t *vk_reg_decode_body(struct vk_server *s, vk_req *r);
+json_t *vk_reg_decode_body(struct vk_server *s, vk_req *r, json_t *dups);
+/* Parses JSON; a duplicated key is kept (the last wins) and named in dups (may be
+ * NULL); other syntax errors answer 400 and return NULL. New reference. */
+json_t *vk_reg_parse_json(vk_req *r, const char *data, size_t len, json_t *dups);
+/* kube's field validation (?fieldValidation=Strict|Warn|Ignore, Warn by default):
+ * fields obj's kind does not have, and the duplicated keys in dups, are a 400 under
+ * Strict (answered here; returns false) or Warning headers under Warn. */
+bool vk_reg_field_check(vk_req *r, const vk_resource *res, const json_t *obj, const json_t *dups);
 
 /* Serves a watch (ri->verb == "watch"); acc is the negotiated format. */
 void vk_reg_watch(struct vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,

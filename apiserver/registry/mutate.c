@@ -33,6 +33,8 @@ typedef struct rmw {
     bool dry_run, client_rv;
     int attempts;
     bool deleted; /* the write was a delete */
+    bool checked; /* field validation ran (first attempt) */
+    json_t *dups; /* duplicated keys in the body */
     int fmt;      /* the reply's format */
     char uid[64];
 } rmw;
@@ -42,6 +44,7 @@ static void rmw_free(rmw *m)
     if (m->r)
         m->r->on_abort = NULL;
     json_decref(m->body);
+    json_decref(m->dups);
     free(m);
 }
 
@@ -285,6 +288,19 @@ static void run(rmw *m)
                              "", "");
             goto out;
         }
+        /* Field validation of the new object, once (warnings go on the reply). */
+        if (m->r && !m->checked) {
+            m->checked = true;
+            vk_req *r = m->r;
+            r->on_abort = NULL;
+            if (!vk_reg_field_check(r, m->res, obj, m->dups)) {
+                m->r = NULL; /* answered */
+                rmw_free(m);
+                m = NULL;
+                goto out;
+            }
+            r->on_abort = on_abort;
+        }
         const char *uid = meta_str(obj, "uid");
         if (*uid && strcmp(uid, m->uid)) {
             st = precondition_failed(m, "UID", uid, m->uid);
@@ -328,7 +344,7 @@ static void run(rmw *m)
         }
     }
     /* Unchanged: answer with the stored object, write nothing. */
-    json_t *canon = vk_reg_canonical(obj);
+    json_t *canon = vk_reg_canonical(m->res, obj);
     json_object_set_new(json_object_get(canon, "metadata"), "resourceVersion", json_string(oldrv));
     char *same = json_dumps(canon, JSON_COMPACT);
     bool unchanged = same && strlen(same) == val.len && !memcmp(same, val.data, val.len);
@@ -401,37 +417,38 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         change = CH_DELETE;
     }
     json_t *body = NULL;
+    json_t *dups = json_array();
     if (change == CH_UPDATE) {
-        if (!(body = vk_reg_decode_body(s, r)))
+        if (!(body = vk_reg_decode_body(s, r, dups))) {
+            json_decref(dups);
             return;
+        }
     } else if (r->body_too_large) {
         vk_send_error(r, 413, "RequestEntityTooLarge", "Request entity too large: limit is %zu",
                       s->limits.max_body);
-        return;
     } else if (r->body.len) {
-        json_error_t e;
-        body = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
-        if (!body) {
-            vk_send_error(r, 400, "BadRequest", "the body of the request is not valid JSON: %s",
-                          e.text);
-            return;
-        }
+        body = vk_reg_parse_json(r, r->body.data, r->body.len, change == CH_DELETE ? NULL : dups);
     } else if (change != CH_DELETE) {
         vk_send_error(r, 400, "BadRequest", "the body of the request is empty");
-        return;
     }
-    if (change == CH_UPDATE && !json_is_object(body)) {
-        json_decref(body);
-        vk_send_error(r, 400, "BadRequest", "the body of the request is not a JSON object");
+    if (!body && (r->body.len || change != CH_DELETE)) {
+        json_decref(dups);
         return;
     }
     rmw *m = calloc(1, sizeof *m);
     if (!m) {
         json_decref(body);
+        json_decref(dups);
         vk_send_error(r, 500, "InternalError", "out of memory");
         return;
     }
-    *m = (rmw){.s = s, .r = r, .res = res, .change = change, .body = body, .fmt = acc->format};
+    *m = (rmw){.s = s,
+               .r = r,
+               .res = res,
+               .change = change,
+               .body = body,
+               .fmt = acc->format,
+               .dups = dups};
     snprintf(m->ns, sizeof m->ns, "%s", (res->flags & VK_NAMESPACED) ? ri->namespace_ : "");
     snprintf(m->name, sizeof m->name, "%s", ri->name);
     const char *dry = vk_req_query(r, "dryRun");
