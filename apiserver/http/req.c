@@ -227,3 +227,13 @@ int vk_resp_warning(vk_req *r, const char *text)
     vk_buf_free(&v);
     return rc < 0 ? rc : 0;
 }
+
+int vk_req_upgrade(vk_req *r, const vk_upgrade_ops *ops, void *ud, vk_upgraded **out)
+{
+    if (!r->ops->upgrade || r->status != 101 || !r->started || r->ended)
+        return VK_EINVALID;
+    r->ended = true;
+    if (r->on_done)
+        r->on_done(r);
+    return r->ops->upgrade(r, ops, ud, out);
+}

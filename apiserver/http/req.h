@@ -48,6 +48,19 @@ typedef struct vk_conn_info {
     struct vk_server *server;
 } vk_conn_info;
 
+/* An upgraded connection (HTTP/1.1 Upgrade, e.g. WebSocket): after the 101, bytes
+ * from the peer go to ops->on_data and the handler writes raw bytes back. on_close runs
+ * once when the connection goes away (not after vk_upgraded_close). */
+typedef struct vk_upgrade_ops {
+    void (*on_data)(void *ud, const uint8_t *data, size_t n);
+    void (*on_close)(void *ud);
+} vk_upgrade_ops;
+typedef struct vk_upgraded vk_upgraded;
+struct vk_upgraded {
+    int (*write)(vk_upgraded *u, const void *data, size_t n);
+    void (*close)(vk_upgraded *u);
+};
+
 /* What a protocol does for the response side. Each returns 0 or negative. */
 typedef struct vk_req_ops {
     /* Sends status and headers; len is the body length, or -1 when streamed. */
@@ -58,6 +71,8 @@ typedef struct vk_req_ops {
     int (*end)(vk_req *r);
     /* Response bytes the protocol holds that the peer has not taken yet (optional). */
     size_t (*pending)(const vk_req *r);
+    /* Takes over the connection after a 101 (optional: HTTP/1.1 only). */
+    int (*upgrade)(vk_req *r, const vk_upgrade_ops *ops, void *ud, vk_upgraded **out);
 } vk_req_ops;
 
 struct vk_req {
@@ -110,6 +125,21 @@ const char *vk_req_query(vk_req *r, const char *key);
 
 /* Adds a response header before the response starts (copied). */
 int vk_resp_header(vk_req *r, const char *name, const char *value);
+/* After a 101 response to a request with an Upgrade header, hands the connection to
+ * ops. The request is finished (freed) by this call; *out is the connection's handle,
+ * valid until on_close runs or vk_upgraded_close is called. VK_EINVALID when the
+ * protocol or the request cannot be upgraded (HTTP/2, no Upgrade header, no 101). */
+int vk_req_upgrade(vk_req *r, const vk_upgrade_ops *ops, void *ud, vk_upgraded **out);
+static inline int vk_upgraded_write(vk_upgraded *u, const void *data, size_t n)
+{
+    return u->write(u, data, n);
+}
+/* Closes the connection once what was written is sent. */
+static inline void vk_upgraded_close(vk_upgraded *u)
+{
+    u->close(u);
+}
+
 /* Adds a `Warning: 299 - "text"` header (kube's format; quotes and backslashes
  * escaped, control characters dropped, duplicates sent once). Before the response
  * starts. */

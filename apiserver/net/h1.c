@@ -7,6 +7,7 @@
  * connection (HTTP/1.0). A request we cannot parse gets Go's plain "400 Bad Request"
  * and the connection closes. */
 #include <errno.h>
+#include <stddef.h>
 #include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +25,18 @@ typedef struct h1_session {
     vk_buf field, value; /* header being assembled (callbacks may split it) */
     vk_buf url;
     bool in_value;
-    bool closing;   /* close once the output is flushed */
-    bool shut;      /* shutdown(): finish the current response, then close */
-    bool chunked;   /* the active response is chunked */
+    bool closing; /* close once the output is flushed */
+    bool shut;    /* shutdown(): finish the current response, then close */
+    bool chunked; /* the active response is chunked */
     bool close_delimited;
     bool keep_alive;
     bool upgrade;
     bool pumping;
+    /* After a 101 the connection belongs to the upgrade handler. */
+    vk_upgraded up;
+    const vk_upgrade_ops *up_ops;
+    void *up_ud;
+    bool upgraded, up_closed;
 } h1_session;
 
 static const vk_req_ops h1_req_ops;
@@ -181,6 +187,17 @@ static void bad_request(h1_session *s)
 /* Parses buffered input while no response is outstanding. */
 static int pump(h1_session *s)
 {
+    if (s->upgraded) {
+        if (s->in.len && !s->up_closed && !s->pumping) {
+            s->pumping = true;
+            vk_buf in = s->in;
+            s->in = (vk_buf){0};
+            s->up_ops->on_data(s->up_ud, (const uint8_t *)in.data, in.len);
+            vk_buf_free(&in);
+            s->pumping = false;
+        }
+        return 0;
+    }
     if (s->pumping)
         return 0;
     s->pumping = true;
@@ -202,9 +219,10 @@ static int pump(h1_session *s)
         }
         vk_buf_consume(&s->in, n);
         if (s->upgrade) {
-            /* The rest belongs to the upgraded protocol, which is not served
-             * yet: answer this request, then close. */
-            vk_buf_reset(&s->in);
+            /* The rest belongs to the upgraded protocol: it waits for the handler
+             * (below, once upgraded). Refused upgrades close after the answer. */
+            if (!s->active && !s->upgraded)
+                vk_buf_reset(&s->in);
             break;
         }
         if (!n && e == HPE_OK)
@@ -217,6 +235,13 @@ static int pump(h1_session *s)
 static int h1_feed(vk_session *base, const uint8_t *data, size_t n)
 {
     h1_session *s = (h1_session *)base;
+    if (s->upgraded) {
+        if (!s->up_closed && !s->in.len)
+            s->up_ops->on_data(s->up_ud, data, n);
+        else if (!s->up_closed && vk_buf_append(&s->in, data, n))
+            return -ENOMEM;
+        return 0;
+    }
     if (s->closing)
         return 0;
     /* Waiting input is bounded by the header limit plus a body. */
@@ -236,29 +261,52 @@ static int h1_feed(vk_session *base, const uint8_t *data, size_t n)
 static const char *reason_phrase(int code)
 {
     switch (code) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Request Entity Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Request Entity Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
     }
 }
 
@@ -326,6 +374,43 @@ static int h1_end(vk_req *r)
     return rc;
 }
 
+static int up_write(vk_upgraded *u, const void *data, size_t n)
+{
+    h1_session *s = (h1_session *)((char *)u - offsetof(h1_session, up));
+    if (s->up_closed)
+        return VK_ECLOSED;
+    int rc = vk_buf_append(&s->out, data, n);
+    s->base.cb->want_flush(s->base.ud);
+    return rc;
+}
+
+static void up_close(vk_upgraded *u)
+{
+    h1_session *s = (h1_session *)((char *)u - offsetof(h1_session, up));
+    s->up_closed = true;
+    s->base.active = 0;
+    s->base.cb->want_flush(s->base.ud);
+}
+
+/* The 101 is written: the request is finished and the connection is the handler's.
+ * The session stays "active" so idle timeouts leave long streams (exec) alone. */
+static int h1_upgrade(vk_req *r, const vk_upgrade_ops *ops, void *ud, vk_upgraded **out)
+{
+    h1_session *s = r->proto_data;
+    if (!s->upgrade || s->active != r)
+        return VK_EINVALID;
+    s->up = (vk_upgraded){up_write, up_close};
+    s->up_ops = ops;
+    s->up_ud = ud;
+    s->upgraded = true;
+    s->keep_alive = false;
+    s->active = NULL;
+    vk_req_free(r);
+    *out = &s->up;
+    s->base.cb->want_flush(s->base.ud); /* leftover input reaches the handler in pump */
+    return 0;
+}
+
 /* Output still in the session: the connection takes it at the next flush. */
 static size_t h1_pending(const vk_req *r)
 {
@@ -333,7 +418,7 @@ static size_t h1_pending(const vk_req *r)
     return s->out.len;
 }
 
-static const vk_req_ops h1_req_ops = {h1_start, h1_write, h1_end, h1_pending};
+static const vk_req_ops h1_req_ops = {h1_start, h1_write, h1_end, h1_pending, h1_upgrade};
 
 static int h1_produce(vk_session *base, vk_buf *out)
 {
@@ -356,6 +441,8 @@ static int h1_produce(vk_session *base, vk_buf *out)
 static bool h1_done(vk_session *base)
 {
     h1_session *s = (h1_session *)base;
+    if (s->upgraded)
+        return s->up_closed && !s->out.len;
     return !s->out.len && !s->active && (s->closing || s->shut);
 }
 
@@ -372,6 +459,10 @@ static void h1_free(vk_session *base)
     h1_session *s = (h1_session *)base;
     if (!s)
         return;
+    if (s->upgraded && !s->up_closed) {
+        s->up_closed = true;
+        s->up_ops->on_close(s->up_ud);
+    }
     if (s->active) {
         vk_req *r = s->active;
         s->active = NULL;

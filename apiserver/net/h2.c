@@ -262,7 +262,7 @@ static size_t h2_pending(const vk_req *r)
     return st->out.len - st->out_off;
 }
 
-static const vk_req_ops h2_req_ops = {h2_start, h2_write, h2_end, h2_pending};
+static const vk_req_ops h2_req_ops = {h2_start, h2_write, h2_end, h2_pending, NULL};
 
 static int h2_feed(vk_session *base, const uint8_t *data, size_t n)
 {
