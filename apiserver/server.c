@@ -118,9 +118,9 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-/* The namespaces kube-apiserver creates at start (its system namespaces controller). */
-static const char *const system_namespaces[] = {"default", "kube-system", "kube-public",
-                                                "kube-node-lease"};
+/* Bootstrap runs in phases, each after the previous one is stored: the system
+ * namespaces, then the objects that live in them. */
+static void bootstrap_phase(vk_server *s);
 
 static void bootstrap_done(void *ud, int err, const char *json, size_t len, json_t *status)
 {
@@ -128,28 +128,52 @@ static void bootstrap_done(void *ud, int err, const char *json, size_t len, json
     if (err && err != VK_EEXIST)
         vk_log(VK_LOG_ERROR, "bootstrap", "Cannot create a system object", "err=\"%s\"",
                json_string_value(json_object_get(status, "message")));
-    if (--s->bootstrap_pending == 0) {
-        s->bootstrapped = true;
-        vk_log(VK_LOG_INFO, "bootstrap", "System objects ready", NULL);
-    }
+    if (--s->bootstrap_pending == 0)
+        bootstrap_phase(s);
 }
 
-static void bootstrap(vk_server *s)
+/* Creates obj as res in ns unless it exists. */
+static void ensure(vk_server *s, const vk_resource *res, const char *ns, json_t *obj)
 {
-    const vk_resource *ns = vk_resource_find("", "v1", "namespaces");
+    const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+    char key[VK_KEY_MAX];
+    vk_buf val = {0};
+    int klen = vk_key_build(key, sizeof key, vk_resource_id(res), ns ? ns : "", name);
+    int rc = klen > 0 ? vk_store_get(s->store, key, (size_t)klen, &val, NULL) : klen;
+    vk_buf_free(&val);
+    if (rc == VK_ENOTFOUND) {
+        s->bootstrap_pending++;
+        vk_registry_create(s, res, ns, obj, false, bootstrap_done, s);
+    }
+    json_decref(obj);
+}
+
+static void bootstrap_phase(vk_server *s)
+{
+    int phase = s->bootstrap_phase++;
     s->bootstrap_pending = 1;
-    for (size_t i = 0; i < sizeof system_namespaces / sizeof system_namespaces[0]; i++) {
-        char key[VK_KEY_MAX];
-        vk_buf val = {0};
-        int klen = vk_key_build(key, sizeof key, vk_resource_id(ns), "", system_namespaces[i]);
-        int rc = klen > 0 ? vk_store_get(s->store, key, (size_t)klen, &val, NULL) : klen;
-        vk_buf_free(&val);
-        if (rc == VK_ENOTFOUND) {
-            json_t *obj = json_pack("{s:{s:s}}", "metadata", "name", system_namespaces[i]);
-            s->bootstrap_pending++;
-            vk_registry_create(s, ns, NULL, obj, false, bootstrap_done, s);
-            json_decref(obj);
-        }
+    if (phase == 0) {
+        static const char *const names[] = {"default", "kube-system", "kube-public",
+                                            "kube-node-lease"};
+        const vk_resource *ns = vk_resource_find("", "v1", "namespaces");
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            ensure(s, ns, NULL, json_pack("{s:{s:s}}", "metadata", "name", names[i]));
+    } else if (phase == 1) {
+        /* The kubernetes Service: the first IP of the range, 443 to this server. */
+        char ip[64];
+        if (!vk_cidr_first_ip(s->opts.service_cidr, ip, sizeof ip))
+            ensure(s, vk_resource_find("", "v1", "services"), "default",
+                   json_pack("{s:{s:s, s:{s:s, s:s}}, s:{s:[{s:s, s:s, s:i, s:i}], s:s, s:s, "
+                             "s:s}}",
+                             "metadata", "name", "kubernetes", "labels", "component", "apiserver",
+                             "provider", "kubernetes", "spec", "ports", "name", "https", "protocol",
+                             "TCP", "port", 443, "targetPort", s->port, "clusterIP", ip, "type",
+                             "ClusterIP", "sessionAffinity", "None"));
+    } else {
+        s->bootstrap_pending = 0;
+        s->bootstrapped = true;
+        vk_log(VK_LOG_INFO, "bootstrap", "System objects ready", NULL);
+        return;
     }
     bootstrap_done(s, 0, NULL, 0, NULL);
 }
@@ -205,9 +229,9 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
         .dir = o->data_dir,
         .cluster_name = o->cluster_name,
         .cluster_domain = o->cluster_domain,
-        .advertise_address = o->advertise_address ? o->advertise_address
+        .advertise_address = o->advertise_address                            ? o->advertise_address
                              : strcmp(host, "0.0.0.0") && strcmp(host, "::") ? host
-                                                                              : NULL,
+                                                                             : NULL,
         .service_cidr = o->service_cidr,
         .server_url = s->url,
     };
@@ -229,6 +253,17 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
         snprintf(err, errlen, "storage at %s: %s", dbdir, vk_strerror(rc));
         goto fail;
     }
+    size_t nres = 0;
+    while (vk_resources[nres])
+        nres++;
+    if (!(s->res_state = calloc(nres + 1, sizeof *s->res_state))) {
+        rc = -ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < nres; i++)
+        if (vk_resources[i]->state_new)
+            s->res_state[i] = vk_resources[i]->state_new(s);
     if (!(s->metrics = vk_metrics_new())) {
         rc = -ENOMEM;
         snprintf(err, errlen, "out of memory");
@@ -249,7 +284,7 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
     uv_check_init(loop, &s->flusher);
     s->flusher.data = s;
     uv_check_start(&s->flusher, on_flush);
-    bootstrap(s);
+    bootstrap_phase(s);
     return 0;
 fail:
     uv_close((uv_handle_t *)&s->listener, NULL);
@@ -271,6 +306,11 @@ void vk_server_shutdown(vk_server *s)
 
 void vk_server_free(vk_server *s)
 {
+    for (size_t i = 0; s->res_state && vk_resources[i]; i++)
+        if (vk_resources[i]->state_free)
+            vk_resources[i]->state_free(s->res_state[i]);
+    free(s->res_state);
+    s->res_state = NULL;
     vk_store_free(s->store);
     s->store = NULL;
     SSL_CTX_free(s->ssl);

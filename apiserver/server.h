@@ -51,7 +51,9 @@ typedef struct vk_server {
     vk_tokens *tokens;
     vk_metrics *metrics;
     vk_store *store;
+    void **res_state;      /* per resource (vk_resources order): vk_resource.state_new */
     int bootstrap_pending; /* bootstrap objects still being written */
+    int bootstrap_phase;
     bool bootstrapped;
 
     uv_tcp_t listener;

@@ -725,12 +725,25 @@ typedef struct create_ctx {
     vk_create_cb cb;
     void *ud;
     const vk_resource *res;
+    vk_server *s;
+    json_t *claimed; /* what claim() took, given back if the create fails */
     char name[256];
 } create_ctx;
+
+static void release(vk_server *s, const vk_resource *res, const json_t *obj)
+{
+    if (obj && res->strategy && res->strategy->release) {
+        vk_ctx ctx = vk_resource_ctx(s, res);
+        res->strategy->release(&ctx, obj);
+    }
+}
 
 static void create_done(void *ud, int err, const vk_op_result *res, size_t n)
 {
     create_ctx *c = ud;
+    if (err)
+        release(c->s, c->res, c->claimed);
+    json_decref(c->claimed);
     if (err) {
         json_t *st = vk_reg_status(c->res, err, c->name);
         c->cb(c->ud, err, NULL, 0, st);
@@ -747,9 +760,47 @@ static void fail(vk_create_cb cb, void *ud, int err, json_t *status)
     json_decref(status);
 }
 
+/* kube's NamespaceLifecycle admission: namespaced objects are created only in a
+ * namespace that exists and is not being deleted. NULL, or the Status to answer. */
+static json_t *namespace_admission(vk_server *s, const vk_resource *res, const char *ns,
+                                   const json_t *obj)
+{
+    if (!(res->flags & VK_NAMESPACED))
+        return NULL;
+    const vk_resource *nsres = vk_resource_find("", "v1", "namespaces");
+    char key[VK_KEY_MAX];
+    vk_buf val = {0};
+    int klen = vk_key_build(key, sizeof key, vk_resource_id(nsres), "", ns && *ns ? ns : "-");
+    int rc = klen > 0 ? vk_store_get(s->store, key, (size_t)klen, &val, NULL) : VK_ENOTFOUND;
+    json_t *st = NULL;
+    if (rc) {
+        st = vk_reg_status(nsres, VK_ENOTFOUND, ns ? ns : "");
+    } else if (strstr(val.data, "\"deletionTimestamp\"")) {
+        const char *name =
+            json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+        char msg[700];
+        snprintf(msg, sizeof msg,
+                 "%s \"%s\" is forbidden: unable to create new content in namespace %s because "
+                 "it is being terminated",
+                 res->plural, name ? name : "", ns);
+        json_t *d = vk_status_details(name, res->group, res->plural);
+        json_object_set_new(d, "causes",
+                            json_pack("[{s:s, s:s, s:s}]", "reason", "NamespaceTerminating",
+                                      "message", msg, "field", "metadata.namespace"));
+        st = vk_status_new(403, "Forbidden", msg, d);
+    }
+    vk_buf_free(&val);
+    return st;
+}
+
 void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, const json_t *in,
                         bool dry_run, vk_create_cb cb, void *ud)
 {
+    json_t *adm = namespace_admission(s, res, ns, in);
+    if (adm) {
+        fail(cb, ud, VK_ENOTFOUND, adm);
+        return;
+    }
     json_t *obj = json_deep_copy(in);
     json_t *meta = json_object_get(obj, "metadata");
     if (!json_is_object(meta)) {
@@ -793,8 +844,9 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
         nm[pl + 5] = 0;
         json_object_set_new(meta, "name", json_string(nm));
     }
+    vk_ctx ctx = vk_resource_ctx(s, res);
     if (res->strategy && res->strategy->prepare_create)
-        res->strategy->prepare_create(obj);
+        res->strategy->prepare_create(&ctx, obj);
     char uid[37], ts[21];
     vk_uuid4(uid);
     vk_time_format(time(NULL), ts);
@@ -819,7 +871,12 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
                              "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
     }
     if (res->strategy && res->strategy->validate_create)
-        res->strategy->validate_create(obj, &errs);
+        res->strategy->validate_create(&ctx, obj, &errs);
+    bool claimed = false;
+    if (!errs.causes && res->strategy && res->strategy->claim && !dry_run) {
+        res->strategy->claim(&ctx, obj, &errs);
+        claimed = !errs.causes;
+    }
     if (errs.causes) {
         json_t *st = vk_reg_invalid(res, name ? name : "", &errs);
         json_decref(errs.causes);
@@ -844,16 +901,21 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
     if (!rc && !c)
         rc = -ENOMEM;
     if (!rc) {
-        *c = (create_ctx){cb, ud, res, ""};
+        *c = (create_ctx){cb, ud, res, s, claimed ? json_incref(obj) : NULL, ""};
         snprintf(c->name, sizeof c->name, "%s", name);
         vk_op op = {VK_OP_CREATE, key, (size_t)klen, val.data, val.len, rv_off, 0};
         rc = vk_store_submit(s->store, &op, 1, create_done, c);
-        if (rc)
+        if (rc) {
+            json_decref(c->claimed);
             free(c);
+        }
     }
     vk_buf_free(&val);
-    if (rc)
+    if (rc) {
+        if (claimed)
+            release(s, res, obj);
         fail(cb, ud, rc, vk_reg_status(res, rc, name));
+    }
     json_decref(obj);
 }
 

@@ -32,10 +32,12 @@ typedef struct rmw {
     json_t *body; /* the new object, the patch, or DeleteOptions (may be NULL) */
     bool dry_run, client_rv;
     int attempts;
-    bool deleted; /* the write was a delete */
-    bool checked; /* field validation ran (first attempt) */
-    json_t *dups; /* duplicated keys in the body */
-    int fmt;      /* the reply's format */
+    bool deleted;    /* the write was a delete */
+    json_t *victim;  /* the object a delete removes (for strategy->release) */
+    json_t *current; /* the object read by this attempt (borrowed during run) */
+    bool checked;    /* field validation ran (first attempt) */
+    json_t *dups;    /* duplicated keys in the body */
+    int fmt;         /* the reply's format */
     char uid[64];
 } rmw;
 
@@ -45,6 +47,7 @@ static void rmw_free(rmw *m)
         m->r->on_abort = NULL;
     json_decref(m->body);
     json_decref(m->dups);
+    json_decref(m->victim);
     free(m);
 }
 
@@ -123,6 +126,10 @@ static void write_done(void *ud, int err, const vk_op_result *res, size_t n)
         reply_status(m, vk_reg_status(m->res, err, m->name));
         return;
     }
+    if (m->deleted && m->victim && m->res->strategy && m->res->strategy->release) {
+        vk_ctx ctx = vk_resource_ctx(m->s, m->res);
+        m->res->strategy->release(&ctx, m->victim);
+    }
     if (m->deleted)
         reply_deleted(m);
     else
@@ -190,6 +197,8 @@ static void submit(rmw *m, const vk_op *op)
         return;
     }
     m->deleted = op->type == VK_OP_DELETE;
+    json_decref(m->victim);
+    m->victim = m->deleted ? json_incref(m->current) : NULL;
     int rc = vk_store_submit(m->s->store, op, 1, write_done, m);
     if (rc)
         reply_status(m, vk_reg_status(m->res, rc, m->name));
@@ -213,6 +222,7 @@ static void run(rmw *m)
         return;
     }
     vk_reg_add_kind(old, m->res);
+    m->current = old;
     snprintf(m->uid, sizeof m->uid, "%s", meta_str(old, "uid"));
     char oldrv[24];
     snprintf(oldrv, sizeof oldrv, "%llu", (unsigned long long)meta.mod_rev);
@@ -237,8 +247,9 @@ static void run(rmw *m)
         obj = json_deep_copy(old);
         bool keep =
             json_array_size(json_object_get(json_object_get(obj, "metadata"), "finalizers"));
+        vk_ctx ctx = vk_resource_ctx(m->s, m->res);
         if (m->res->strategy && m->res->strategy->prepare_delete)
-            keep |= m->res->strategy->prepare_delete(obj);
+            keep |= m->res->strategy->prepare_delete(&ctx, obj);
         if (!keep) {
             op.type = VK_OP_DELETE;
             submit(m, &op);
@@ -318,11 +329,12 @@ static void run(rmw *m)
         }
         m->client_rv = named_rv && m->change == CH_UPDATE;
         keep_system_fields(obj, old);
+        vk_ctx ctx = vk_resource_ctx(m->s, m->res);
         if (m->res->strategy && m->res->strategy->prepare_update)
-            m->res->strategy->prepare_update(obj, old);
+            m->res->strategy->prepare_update(&ctx, obj, old);
         vk_errlist errs = {0};
         if (m->res->strategy && m->res->strategy->validate_update)
-            m->res->strategy->validate_update(obj, old, &errs);
+            m->res->strategy->validate_update(&ctx, obj, old, &errs);
         if (errs.causes) {
             st = vk_reg_invalid(m->res, m->name, &errs);
             json_decref(errs.causes);
@@ -333,7 +345,7 @@ static void run(rmw *m)
             !json_array_size(json_object_get(om, "finalizers"))) {
             json_t *probe = json_deep_copy(obj);
             bool keep = m->res->strategy && m->res->strategy->prepare_delete &&
-                        m->res->strategy->prepare_delete(probe);
+                        m->res->strategy->prepare_delete(&ctx, probe);
             json_decref(probe);
             if (!keep) {
                 op.type = VK_OP_DELETE;

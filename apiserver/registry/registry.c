@@ -3,11 +3,13 @@
 #include <string.h>
 
 #include "apiserver/registry/resource.h"
+#include "apiserver/server.h"
 
-extern const vk_resource vk_res_namespaces;
+extern const vk_resource vk_res_namespaces, vk_res_services;
 
 const vk_resource *const vk_resources[] = {
     &vk_res_namespaces,
+    &vk_res_services,
     NULL,
 };
 
@@ -20,6 +22,15 @@ uint32_t vk_resource_id(const vk_resource *r)
     for (const char *p = r->plural; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
     return h;
+}
+
+vk_ctx vk_resource_ctx(vk_server *s, const vk_resource *res)
+{
+    vk_ctx c = {s, NULL};
+    for (size_t i = 0; s->res_state && vk_resources[i]; i++)
+        if (vk_resources[i] == res)
+            c.state = s->res_state[i];
+    return c;
 }
 
 const vk_resource *vk_resource_find(const char *group, const char *version, const char *plural)

@@ -28,20 +28,37 @@ void vk_errlist_add(vk_errlist *e, const char *type, const char *field, const ch
 void vk_err_required(vk_errlist *e, const char *field, const char *detail);
 void vk_err_invalid(vk_errlist *e, const char *field, const json_t *value, const char *detail);
 
-/* Per-resource create/update rules, in kube's order (see registry/handlers.c). */
+struct vk_server;
+
+/* What a strategy sees besides the object: the server and the resource's own state
+ * (vk_resource.state_new), e.g. the Service IP allocator. */
+typedef struct vk_ctx {
+    struct vk_server *s;
+    void *state;
+} vk_ctx;
+
+/* Per-resource rules, in kube's order (registry/handlers.c, registry/mutate.c):
+ * create = prepare_create, validate_create, claim, store (release if the store fails);
+ * update = prepare_update, validate_update, store; delete = prepare_delete, store,
+ * release. Every hook is optional. */
 typedef struct vk_strategy {
     /* Defaults and system-owned fields of a new object (status reset, ...). */
-    void (*prepare_create)(json_t *obj);
+    void (*prepare_create)(vk_ctx *c, json_t *obj);
     /* Adds causes for an invalid new object. */
-    void (*validate_create)(const json_t *obj, vk_errlist *errs);
+    void (*validate_create)(vk_ctx *c, const json_t *obj, vk_errlist *errs);
+    /* Takes what the object holds from a shared pool (IPs, ports), filling in what it
+     * left empty; adds causes when it cannot. Runs once the object is valid. */
+    void (*claim)(vk_ctx *c, json_t *obj, vk_errlist *errs);
+    /* Gives back what claim took: the create was not stored, or the object is gone. */
+    void (*release)(vk_ctx *c, const json_t *obj);
     /* Fields an update may not change are copied from old (status, for kinds whose
      * status has its own subresource). */
-    void (*prepare_update)(json_t *obj, const json_t *old);
+    void (*prepare_update)(vk_ctx *c, json_t *obj, const json_t *old);
     /* Adds causes for an invalid update. */
-    void (*validate_update)(const json_t *obj, const json_t *old, vk_errlist *errs);
+    void (*validate_update)(vk_ctx *c, const json_t *obj, const json_t *old, vk_errlist *errs);
     /* A delete of an object that exists: may turn it into an update (kube's graceful
-     * deletion: a namespace becomes Terminating). Returns true when it changed obj. */
-    bool (*prepare_delete)(json_t *obj);
+     * deletion: a namespace becomes Terminating). Returns true when obj must stay. */
+    bool (*prepare_delete)(vk_ctx *c, json_t *obj);
 } vk_strategy;
 
 /* A Table column: cell() returns a new reference for one object's cell. */
@@ -63,6 +80,10 @@ typedef struct vk_resource {
     /* Field selector labels besides metadata.name and metadata.namespace; each is a
      * dotted path into the object. */
     const char *field_labels[8];
+    /* State kept for the resource while the server runs (built from the store at
+     * start), and its destructor. Both optional. */
+    void *(*state_new)(struct vk_server *s);
+    void (*state_free)(void *state);
     /* Name rule: true = DNS-1123 label (namespaces), false = DNS-1123 subdomain. */
     bool name_is_label;
 } vk_resource;
@@ -73,6 +94,9 @@ uint32_t vk_resource_id(const vk_resource *r);
 
 /* Every served resource, in discovery order; NULL-terminated. */
 extern const vk_resource *const vk_resources[];
+
+/* The context for res's hooks on server s. */
+vk_ctx vk_resource_ctx(struct vk_server *s, const vk_resource *res);
 
 /* The resource served at group/version/plural, or NULL. */
 const vk_resource *vk_resource_find(const char *group, const char *version, const char *plural);

@@ -6,7 +6,7 @@
 
 /* New namespaces are Active and carry the "kubernetes" finalizer, which the namespace
  * controller removes once the contents are gone. */
-static void prepare_create(json_t *obj)
+static void prepare_create(vk_ctx *c, json_t *obj)
 {
     json_t *spec = json_object_get(obj, "spec");
     if (!json_is_object(spec)) {
@@ -36,7 +36,7 @@ static void prepare_create(json_t *obj)
     json_object_set(labels, "kubernetes.io/metadata.name", json_object_get(meta, "name"));
 }
 
-static void validate_create(const json_t *obj, vk_errlist *errs)
+static void validate_create(vk_ctx *c, const json_t *obj, vk_errlist *errs)
 {
     json_t *fin = json_object_get(json_object_get(obj, "spec"), "finalizers");
     size_t i;
@@ -51,7 +51,7 @@ static void validate_create(const json_t *obj, vk_errlist *errs)
 }
 
 /* Finalizers and status change only through /finalize and /status. */
-static void prepare_update(json_t *obj, const json_t *old)
+static void prepare_update(vk_ctx *c, json_t *obj, const json_t *old)
 {
     json_t *spec = json_object_get(obj, "spec");
     if (!json_is_object(spec)) {
@@ -77,7 +77,7 @@ static void prepare_update(json_t *obj, const json_t *old)
 
 /* A namespace with spec.finalizers left becomes Terminating; the namespace controller
  * empties it and removes the finalizers, and the next delete removes it. */
-static bool prepare_delete(json_t *obj)
+static bool prepare_delete(vk_ctx *c, json_t *obj)
 {
     if (!json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers")))
         return false;
