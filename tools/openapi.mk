@@ -37,17 +37,20 @@ OPENAPI_GO    := cd tools/openapi && GOFLAGS="-mod=readonly -buildvcs=false" go
 OPENAPI_CFLAGS = -std=c11 -Os -Wall -Wextra -Werror $(DEFS) -I.
 PKG_LIBS      += -lz
 
-# What the generated data depends on besides files; rewritten only when it changes.
-OPENAPI_CONF := $(OPENAPI_FETCH)/config.txt
-OPENAPI_CONF_TEXT := $(KUBE_VERSION) v3proto=$(OPENAPI_V3_PROTO) $(OPENAPI_GVS)
-$(shell mkdir -p $(OPENAPI_FETCH) && \
-    (echo '$(OPENAPI_CONF_TEXT)' | cmp -s - $(OPENAPI_CONF) || echo '$(OPENAPI_CONF_TEXT)' > $(OPENAPI_CONF)))
+# The fetch depends on the version, the generation also on the settings; each file is
+# rewritten only when its text changes, so make sees a change of either.
+OPENAPI_VERSION := $(OPENAPI_FETCH)/version.txt
+OPENAPI_CONF    := $(OPENAPI_FETCH)/config.txt
+openapi_keep = $(shell mkdir -p $(OPENAPI_FETCH) && \
+    (echo '$(2)' | cmp -s - $(1) || echo '$(2)' > $(1)))
+$(call openapi_keep,$(OPENAPI_VERSION),$(KUBE_VERSION))
+$(call openapi_keep,$(OPENAPI_CONF),$(KUBE_VERSION) v3proto=$(OPENAPI_V3_PROTO) $(OPENAPI_GVS))
 
 .PHONY: openapi openapi-clean
 openapi: $(OPENAPI_LIB)
 
 # 1. Fetch; spec-dir.txt names the api/openapi-spec directory in the module cache.
-$(OPENAPI_FETCH)/spec-dir.txt: $(OPENAPI_CONF)
+$(OPENAPI_FETCH)/spec-dir.txt: $(OPENAPI_VERSION)
 	@mkdir -p $(OPENAPI_FETCH)/mod
 	@printf 'module vkube.local/openapi-fetch\n\ngo 1.26.0\n' > $(OPENAPI_FETCH)/mod/go.mod
 	@cd $(OPENAPI_FETCH)/mod && go mod download -json k8s.io/kubernetes@$(KUBE_VERSION) \
