@@ -39,6 +39,10 @@ LIBS_ASAN := $(patsubst %,$(ASAN)/libvk_%.a,apiserver storage common)
 include tools/schema.mk
 LIBS_REL  += $(GEN_LIB)
 LIBS_ASAN += $(GEN_LIB)
+# Build-time OpenAPI documents (/openapi/v2, /openapi/v3), embedded gzip-compressed.
+include tools/openapi.mk
+LIBS_REL  += $(OPENAPI_LIB)
+LIBS_ASAN += $(OPENAPI_LIB)
 REL_OBJ  := $(LIB_SRC:%.c=$(REL)/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=$(ASAN)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(ASAN)/tests/%)
@@ -109,7 +113,7 @@ run: deps
 	build/vkube server $(ARGS)
 
 # libFuzzer targets (clang); not part of `make test`.
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_LIB)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_LIB) $(OPENAPI_LIB)
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(INC) -Wno-unused-parameter \
 	    -o $@ $^ $(PKG_LIBS)

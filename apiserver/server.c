@@ -76,7 +76,7 @@ static void on_connection(uv_stream_t *l, int status)
     vk_conn_accept(s);
 }
 
-static void on_flush(uv_check_t *h)
+static void on_flush(uv_prepare_t *h)
 {
     vk_server *s = h->data;
     vk_conn_flush_all(s);
@@ -281,9 +281,9 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
     uv_unref((uv_handle_t *)&s->sweep);
     uv_timer_init(loop, &s->grace);
     s->grace.data = s;
-    uv_check_init(loop, &s->flusher);
+    uv_prepare_init(loop, &s->flusher);
     s->flusher.data = s;
-    uv_check_start(&s->flusher, on_flush);
+    uv_prepare_start(&s->flusher, on_flush);
     bootstrap_phase(s);
     return 0;
 fail:

@@ -59,7 +59,7 @@ typedef struct vk_server {
     uv_tcp_t listener;
     uv_signal_t sig_term, sig_int;
     uv_timer_t sweep;
-    uv_check_t flusher;
+    uv_prepare_t flusher; /* flushes dirty connections right before the loop polls */
     uv_timer_t grace;
     char url[300]; /* https://host:port that the kubeconfig names */
     int port;      /* the bound port (useful with :0) */

@@ -28,8 +28,9 @@ void vk_tokens_free(vk_tokens *t);
 int vk_authenticate(vk_req *r, const vk_tokens *tokens);
 
 /* Decides whether r->user may do what ri describes. Until RBAC: system:masters may do
- * everything, and everyone may read /healthz, /livez, /readyz and /version (kube's
- * system:public-info-viewer). */
+ * everything; everyone may read /healthz, /livez, /readyz and /version (kube's
+ * system:public-info-viewer); authenticated users may also read discovery and OpenAPI
+ * (system:discovery). */
 bool vk_authorize(const vk_req *r, const vk_reqinfo *ri);
 
 /* True when the user is in group g. */

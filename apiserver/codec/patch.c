@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 
 /* ---- RFC 6901 pointers ---- */
@@ -226,7 +227,50 @@ json_t *vk_merge_patch(const json_t *doc, const json_t *patch)
     return out;
 }
 
-json_t *vk_strategic_patch(const json_t *doc, const json_t *patch, char *err, size_t errlen)
+static int cmp_scalar(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    char *sx = json_dumps(x, JSON_ENCODE_ANY), *sy = json_dumps(y, JSON_ENCODE_ANY);
+    int c = strcmp(sx ? sx : "", sy ? sy : "");
+    free(sx);
+    free(sy);
+    return c;
+}
+
+/* A primitive list with the merge strategy: the union, deduplicated and sorted (kube's
+ * uniqifyAndSortScalars), less the values of $deleteFromPrimitiveList. */
+static json_t *merge_scalars(const json_t *orig, const json_t *patch, const json_t *drop)
+{
+    json_t *all = json_array();
+    size_t i, j;
+    json_t *v, *w;
+    const json_t *srcs[2] = {orig, patch};
+    for (int s = 0; s < 2; s++) {
+        json_array_foreach(srcs[s], i, v)
+        {
+            bool seen = false, dropped = false;
+            json_array_foreach(all, j, w) seen |= json_equal(v, w);
+            json_array_foreach(drop, j, w) dropped |= json_equal(v, w);
+            if (!seen && !dropped)
+                json_array_append(all, v);
+        }
+    }
+    size_t n = json_array_size(all);
+    json_t **items = malloc((n ? n : 1) * sizeof *items);
+    for (i = 0; items && i < n; i++)
+        items[i] = json_incref(json_array_get(all, i));
+    if (items)
+        qsort(items, n, sizeof *items, cmp_scalar);
+    json_t *out = json_array();
+    for (i = 0; items && i < n; i++)
+        json_array_append_new(out, items[i]);
+    free(items);
+    json_decref(all);
+    return out;
+}
+
+static json_t *smp(const json_t *doc, const json_t *patch, vk_buf *path, vk_patch_merge_fn merge,
+                   char *err, size_t errlen)
 {
     if (!json_is_object(patch))
         return json_deep_copy(patch);
@@ -246,25 +290,42 @@ json_t *vk_strategic_patch(const json_t *doc, const json_t *patch, char *err, si
     json_t *v;
     json_object_foreach((json_t *)patch, k, v)
     {
-        if (k[0] == '$')
+        size_t mark = path->len;
+        bool delete_list = !strncmp(k, "$deleteFromPrimitiveList/", 25);
+        const char *field = delete_list ? k + 25 : k;
+        if (k[0] == '$' && !delete_list)
             continue;
-        if (!strncmp(k, "$setElementOrder/", 17) || !strncmp(k, "$deleteFromPrimitiveList/", 25))
-            continue;
-        if (json_is_null(v)) {
+        vk_buf_printf(path, "%s%s", mark ? "." : "", field);
+        json_t *cur = json_object_get(base, field);
+        if (delete_list || (json_is_array(v) && merge && merge(path->data))) {
+            /* A merge list: union with the stored items (the $delete... key removes). */
+            const json_t *add = delete_list ? json_object_get(patch, field) : v;
+            const json_t *drop = delete_list ? v : NULL;
+            if (!delete_list) {
+                char dk[300];
+                snprintf(dk, sizeof dk, "$deleteFromPrimitiveList/%s", k);
+                drop = json_object_get(patch, dk);
+            }
+            if (!delete_list || !json_object_get(patch, field))
+                json_object_set_new(base, field, merge_scalars(cur, add, drop));
+        } else if (json_is_null(v)) {
             json_object_del(base, k);
-            continue;
-        }
-        json_t *m = vk_strategic_patch(json_object_get(base, k), v, err, errlen);
-        if (!m) {
-            json_decref(base);
-            return NULL;
-        }
-        if (json_is_null(m) && json_is_object(v)) {
-            json_object_del(base, k);
-            json_decref(m);
         } else {
-            json_object_set_new(base, k, m);
+            json_t *m = smp(cur, v, path, merge, err, errlen);
+            if (!m) {
+                json_decref(base);
+                return NULL;
+            }
+            if (json_is_null(m) && json_is_object(v)) {
+                json_object_del(base, k);
+                json_decref(m);
+            } else {
+                json_object_set_new(base, k, m);
+            }
         }
+        path->len = mark;
+        if (path->data)
+            path->data[mark] = 0;
     }
     if (json_is_array(retain)) {
         void *tmp;
@@ -280,4 +341,13 @@ json_t *vk_strategic_patch(const json_t *doc, const json_t *patch, char *err, si
         }
     }
     return base;
+}
+
+json_t *vk_strategic_patch(const json_t *doc, const json_t *patch, vk_patch_merge_fn merge,
+                           char *err, size_t errlen)
+{
+    vk_buf path = {0};
+    json_t *out = smp(doc, patch, &path, merge, err, errlen);
+    vk_buf_free(&path);
+    return out;
 }

@@ -11,6 +11,7 @@
 #include "apiserver/http/reqinfo.h"
 #include "apiserver/http/status.h"
 #include "apiserver/metrics.h"
+#include "apiserver/openapi.h"
 #include "apiserver/server.h"
 #include "apiserver/version.h"
 #include "common/log.h"
@@ -37,18 +38,18 @@ static const struct route {
     bool prefix;
     vk_handler handler;
 } routes[] = {
-    {"/version", false, vk_version_handle}, {"/version/", false, vk_version_handle},
-    {"/healthz", true, vk_health_handle},   {"/livez", true, vk_health_handle},
-    {"/readyz", true, vk_health_handle},    {"/metrics", false, metrics_handle},
-    {"/api", true, vk_discovery_handle},    {"/apis", true, vk_discovery_handle},
+    {"/version", false, vk_version_handle},       {"/version/", false, vk_version_handle},
+    {"/healthz", true, vk_health_handle},         {"/livez", true, vk_health_handle},
+    {"/readyz", true, vk_health_handle},          {"/metrics", false, metrics_handle},
+    {"/api", true, vk_discovery_handle},          {"/apis", true, vk_discovery_handle},
+    {"/openapi/v2", false, vk_openapi_v2_handle}, {"/openapi/v3", true, vk_openapi_v3_handle},
 };
 
 static vk_handler find_route(const char *path)
 {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         size_t n = strlen(routes[i].path);
-        if (!strncmp(path, routes[i].path, n) &&
-            (!path[n] || (routes[i].prefix && path[n] == '/')))
+        if (!strncmp(path, routes[i].path, n) && (!path[n] || (routes[i].prefix && path[n] == '/')))
             return routes[i].handler;
     }
     return NULL;

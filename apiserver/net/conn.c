@@ -4,7 +4,7 @@
  * Invariants: a connection is on the server's list from accept until uv_close is
  * called; it is freed only in the close callback. Bytes read are consumed before the
  * read callback returns (the server's single read buffer). Output is produced when
- * the loop's check phase flushes dirty connections, so several responses written in
+ * the loop flushes dirty connections right before it polls, so several responses written in
  * one loop iteration go out in one write. */
 #include <errno.h>
 #include <openssl/err.h>

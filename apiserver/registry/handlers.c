@@ -686,6 +686,10 @@ bool vk_reg_field_check(vk_req *r, const vk_resource *res, const json_t *obj, co
     bool ok = true;
     if (json_array_size(problems) && mode && !strcmp(mode, "Strict")) {
         vk_buf msg = {0};
+        /* Decoding errors of a body name the kind (kube's transformDecodeError). */
+        if (strcmp(r->method, "PATCH"))
+            vk_buf_printf(&msg, "%s in version \"%s\" cannot be handled as a %s: ", res->kind,
+                          res->version, res->kind);
         vk_buf_puts(&msg, "strict decoding error: ");
         json_array_foreach(problems, i, d)
             vk_buf_printf(&msg, "%s%s", i ? ", " : "", json_string_value(d));

@@ -154,6 +154,13 @@ static void keep_system_fields(json_t *obj, const json_t *old)
     json_object_del(meta, "selfLink");
 }
 
+/* ObjectMeta's merge lists (x-kubernetes-patch-strategy: merge). The other kinds'
+ * lists come with the generated schema. */
+static bool merge_list(const char *path)
+{
+    return !strcmp(path, "metadata.finalizers");
+}
+
 /* Applies the change to old (which carries kind and apiVersion). Returns the new object,
  * or NULL with *st set. */
 static json_t *apply(rmw *m, const json_t *old, json_t **st)
@@ -166,7 +173,7 @@ static json_t *apply(rmw *m, const json_t *old, json_t **st)
     case CH_MERGE_PATCH:
         return vk_merge_patch(old, m->body);
     case CH_STRATEGIC_PATCH:
-        out = vk_strategic_patch(old, m->body, err, sizeof err);
+        out = vk_strategic_patch(old, m->body, merge_list, err, sizeof err);
         if (!out)
             *st = vk_status_new(400, "BadRequest", err, NULL);
         return out;
@@ -249,7 +256,9 @@ static void run(rmw *m)
             json_array_size(json_object_get(json_object_get(obj, "metadata"), "finalizers"));
         vk_ctx ctx = vk_resource_ctx(m->s, m->res);
         if (m->res->strategy && m->res->strategy->prepare_delete)
-            keep |= m->res->strategy->prepare_delete(&ctx, obj);
+            keep |= m->res->strategy->prepare_delete(&ctx, obj, &st);
+        if (st)
+            goto out;
         if (!keep) {
             op.type = VK_OP_DELETE;
             submit(m, &op);
@@ -345,7 +354,7 @@ static void run(rmw *m)
             !json_array_size(json_object_get(om, "finalizers"))) {
             json_t *probe = json_deep_copy(obj);
             bool keep = m->res->strategy && m->res->strategy->prepare_delete &&
-                        m->res->strategy->prepare_delete(&ctx, probe);
+                        m->res->strategy->prepare_delete(&ctx, probe, NULL);
             json_decref(probe);
             if (!keep) {
                 op.type = VK_OP_DELETE;
@@ -438,8 +447,10 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
     } else if (r->body_too_large) {
         vk_send_error(r, 413, "RequestEntityTooLarge", "Request entity too large: limit is %zu",
                       s->limits.max_body);
+    } else if (r->body.len && change == CH_DELETE) {
+        body = vk_reg_decode_body(s, r, NULL); /* DeleteOptions, JSON or protobuf */
     } else if (r->body.len) {
-        body = vk_reg_parse_json(r, r->body.data, r->body.len, change == CH_DELETE ? NULL : dups);
+        body = vk_reg_parse_json(r, r->body.data, r->body.len, dups);
     } else if (change != CH_DELETE) {
         vk_send_error(r, 400, "BadRequest", "the body of the request is empty");
     }

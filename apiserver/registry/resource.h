@@ -57,8 +57,9 @@ typedef struct vk_strategy {
     /* Adds causes for an invalid update. */
     void (*validate_update)(vk_ctx *c, const json_t *obj, const json_t *old, vk_errlist *errs);
     /* A delete of an object that exists: may turn it into an update (kube's graceful
-     * deletion: a namespace becomes Terminating). Returns true when obj must stay. */
-    bool (*prepare_delete)(vk_ctx *c, json_t *obj);
+     * deletion: a namespace becomes Terminating). Returns true when obj must stay; may
+     * refuse the delete by setting *status (when status is not NULL). */
+    bool (*prepare_delete)(vk_ctx *c, json_t *obj, json_t **status);
 } vk_strategy;
 
 /* A Table column: cell() returns a new reference for one object's cell. */

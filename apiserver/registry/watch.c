@@ -40,6 +40,11 @@ typedef struct http_watch {
     vk_accept acc;
     bool bookmarks, sent_columns, closing;
     vk_selector *labels, *fields; /* NULL: everything */
+    /* Until the watch starts: initial events at a resourceVersion the store has not
+     * reached yet wait for it (up to 3 s, as kube's watch cache does). */
+    bool started, initial;
+    uint64_t from, wait_until_ms, timeout_ms;
+    char ns[256], name[256];
     uint64_t deadline_ms, next_bookmark_ms;
     struct http_watch *prev, *next;
 } http_watch;
@@ -326,9 +331,15 @@ static void on_notify(void *ud, vk_watcher *w, int err)
     }
 }
 
+static void begin(http_watch *hw);
+
 static void on_timer(uv_timer_t *t)
 {
     http_watch *hw = (http_watch *)t;
+    if (!hw->started) {
+        begin(hw);
+        return;
+    }
     uint64_t now = uv_now(t->loop);
     if (now >= hw->deadline_ms) {
         watch_end(hw);
@@ -455,9 +466,30 @@ void vk_reg_watch(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqi
                                                   : "application/json");
     vk_resp_start(r, 200);
 
-    bool namespaced = (res->flags & VK_NAMESPACED) && *ri->namespace_;
+    snprintf(hw->ns, sizeof hw->ns, "%s", (res->flags & VK_NAMESPACED) ? ri->namespace_ : "");
+    snprintf(hw->name, sizeof hw->name, "%s", ri->name);
+    hw->from = from;
+    hw->initial = send_initial || legacy_initial;
+    hw->timeout_ms = timeout_ms;
+    hw->wait_until_ms = uv_now(s->loop) + 3000;
+    begin(hw);
+}
+
+/* Starts the stream: initial events when asked for, then the live watch. */
+static void begin(http_watch *hw)
+{
+    vk_server *s = hw->s;
+    const vk_resource *res = hw->res;
+    uint64_t from = hw->from;
     uint64_t cur = vk_store_revision(s->store);
-    if (from > cur) {
+    /* A plain watch from a revision the store has not reached just waits for it (kube's
+     * watch cache serves every event after it). Initial events need the state at that
+     * revision: wait up to 3 s, then 504 as kube's waitUntilFreshAndBlock does. */
+    if (from > cur && hw->initial) {
+        if (uv_now(s->loop) < hw->wait_until_ms) {
+            uv_timer_start(&hw->timer, on_timer, 20, 0);
+            return;
+        }
         char msg[160];
         snprintf(msg, sizeof msg, "Too large resource version: %llu, current: %llu",
                  (unsigned long long)from, (unsigned long long)cur);
@@ -468,15 +500,16 @@ void vk_reg_watch(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqi
         watch_end(hw);
         return;
     }
-    if (send_initial || legacy_initial) {
+    hw->started = true;
+    if (hw->initial) {
         /* One named object: its key as the prefix, and only that exact key. */
         char prefix[VK_KEY_MAX];
-        int plen = *ri->name ? vk_reg_key(res, ri->namespace_, ri->name, prefix)
+        int plen = *hw->name ? vk_reg_key(res, hw->ns, hw->name, prefix)
                              : vk_key_prefix(prefix, sizeof prefix, vk_resource_id(res),
-                                             namespaced ? ri->namespace_ : NULL);
+                                             *hw->ns ? hw->ns : NULL);
         vk_list_opts o = {.prefix = prefix, .prefix_len = (size_t)plen};
         vk_list_info info = {0};
-        initial_ctx c = {hw, *ri->name ? (size_t)plen : 0};
+        initial_ctx c = {hw, *hw->name ? (size_t)plen : 0};
         int rc = plen < 0 ? plen : vk_store_list(s->store, &o, initial_visit, &c, &info);
         if (rc) {
             send_error(hw, vk_reg_status(res, rc, ""));
@@ -484,13 +517,13 @@ void vk_reg_watch(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqi
             return;
         }
         from = info.rev;
-        if (bookmarks)
+        if (hw->bookmarks)
             send_bookmark(hw, from, true);
     }
     vk_watch_opts wo = {
         .resource = vk_resource_id(res),
-        .ns = namespaced ? ri->namespace_ : NULL,
-        .name = *ri->name ? ri->name : NULL,
+        .ns = *hw->ns ? hw->ns : NULL,
+        .name = *hw->name ? hw->name : NULL,
         .from_rev = from,
         .filter = filter,
         .filter_ud = hw,
@@ -511,7 +544,7 @@ void vk_reg_watch(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqi
         return;
     }
     uint64_t now = uv_now(s->loop);
-    hw->deadline_ms = now + timeout_ms;
+    hw->deadline_ms = now + hw->timeout_ms;
     hw->next_bookmark_ms = now + BOOKMARK_MS;
     on_timer(&hw->timer);
 }

@@ -47,5 +47,6 @@ check "kubectl works after restart" bash -c "[ \"\$(kubectl get --raw /healthz)\
 printf 'tok123,alice,uid-1,"dev,ops"\n' >"$WORK/tokens.csv"
 check "SIGINT exits 0" stop_server INT
 check "starts with a token file" start_server "$D" --token-auth-file "$WORK/tokens.csv"
-check "token user is authenticated (403 names alice)" bash -c "curl -sk -H 'Authorization: Bearer tok123' $VK_URL/api | grep -q 'User \\\\\"alice\\\\\" cannot get path'"
+check "token user may read discovery (system:discovery)" bash -c "[ \$(curl -sk -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer tok123' $VK_URL/api) = 200 ]"
+check "token user is authenticated (403 names alice)" bash -c "curl -sk -H 'Authorization: Bearer tok123' $VK_URL/api/v1/namespaces | grep -q 'namespaces is forbidden: User \\\\\"alice\\\\\" cannot list resource \\\\\"namespaces\\\\\" in API group \\\\\"\\\\\" at the cluster scope'"
 check "final SIGTERM exits 0" stop_server

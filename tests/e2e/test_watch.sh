@@ -36,7 +36,12 @@ assert int(b["metadata"]["resourceVersion"]) >= max(int(e["object"]["metadata"][
 PY'
 check "sendInitialEvents without NotOlderThan is 422" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' \"\$VK_URL/api/v1/namespaces?watch=1&sendInitialEvents=true\") = 422 ]"
 check "resourceVersionMatch on a plain watch is 422" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' \"\$VK_URL/api/v1/namespaces?watch=1&resourceVersion=1&resourceVersionMatch=NotOlderThan\") = 422 ]"
-check "too large resourceVersion: 200 with an ERROR event (504 Timeout)" bash -c "raw -N \"\$VK_URL/api/v1/namespaces?watch=1&resourceVersion=999999\" | grep -q '^{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\".*\"reason\":\"Timeout\".*\"code\":504}}'"
+check "a future resourceVersion: the watch waits for it" bash -c '
+    rv=$(raw "$VK_URL/api/v1/namespaces" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"metadata\"][\"resourceVersion\"])")
+    raw -N "$VK_URL/api/v1/namespaces?watch=1&resourceVersion=$((rv + 1))&timeoutSeconds=2" >"$WORK/wf" &
+    sleep 0.5; mk future-1; mk future-2; wait
+    [ $(wc -l <"$WORK/wf") -eq 1 ] && grep -q "\"name\":\"future-2\"" "$WORK/wf"'
+check "sendInitialEvents at a future resourceVersion: ERROR 504 after 3 s" bash -c "raw -N \"\$VK_URL/api/v1/namespaces?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion=999999\" | grep -q '^{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\".*\"reason\":\"Timeout\".*\"code\":504}}'"
 check "kubectl get -w prints a new namespace" bash -c '
     (timeout 3 kubectl get ns -w >"$WORK/w4" 2>&1 &); sleep 1; mk watched-2; sleep 2.5; grep -q "^watched-2 *Active" "$WORK/w4"'
 check "many concurrent watches on one HTTP/2 connection" bash -c '

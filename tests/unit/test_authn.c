@@ -283,14 +283,25 @@ static void test_authorize(void **state)
         assert_false(allowed(&none, "HEAD", pub[i], NULL, NULL));
         assert_false(allowed(&none, "POST", pub[i], NULL, NULL));
     }
-    static const char *const denied[] = {
-        "/readyz/ping", "/healthz/etcd", "/livez/", "/api",      "/api/v1/pods",
-        "/apis",        "/metrics",      "/",       "/versionx", "/api/v1/namespaces/default"};
+    static const char *const denied[] = {"/readyz/ping", "/healthz/etcd",
+                                         "/livez/",      "/api/v1/pods",
+                                         "/metrics",     "/",
+                                         "/versionx",    "/api/v1/namespaces/default"};
     for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
         if (allowed(&none, "GET", denied[i], NULL, NULL))
             fail_msg("anonymous GET %s allowed", denied[i]);
         if (allowed(&none, "GET", denied[i], "Bearer dev", t))
             fail_msg("dev GET %s allowed", denied[i]);
+    }
+    /* Discovery and OpenAPI: authenticated users only (system:discovery). */
+    static const char *const disc[] = {"/api",          "/api/v1",     "/apis",
+                                       "/apis/apps/v1", "/openapi/v2", "/openapi/v3/api/v1"};
+    for (size_t i = 0; i < sizeof disc / sizeof disc[0]; i++) {
+        if (allowed(&none, "GET", disc[i], NULL, NULL))
+            fail_msg("anonymous GET %s allowed", disc[i]);
+        if (!allowed(&none, "GET", disc[i], "Bearer dev", t))
+            fail_msg("dev GET %s denied", disc[i]);
+        assert_false(allowed(&none, "POST", disc[i], "Bearer dev", t));
     }
     vk_tokens_free(t);
 }

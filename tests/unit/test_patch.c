@@ -124,6 +124,11 @@ static void test_json_patch_rfc6902(void **state)
     assert_int_equal(jp("{}", "[{\"op\":\"add\",\"path\":\"/a\"}]", NULL), VK_EINVALID);
 }
 
+static bool merge_fin(const char *path)
+{
+    return !strcmp(path, "metadata.finalizers");
+}
+
 static void test_strategic_directives(void **state)
 {
     static const char *const cases[][3] = {
@@ -134,12 +139,22 @@ static void test_strategic_directives(void **state)
          "{\"m\":{\"b\":5}}"},
         {"{\"m\":{\"a\":1,\"b\":2}}", "{\"m\":{\"a\":null}}", "{\"m\":{\"b\":2}}"},
         {"{\"l\":[1,2]}", "{\"l\":[3]}", "{\"l\":[3]}"},
+        /* A merge list: union, sorted; $deleteFromPrimitiveList removes. */
+        {"{\"metadata\":{\"finalizers\":[\"b/y\"]}}",
+         "{\"metadata\":{\"finalizers\":[\"a/x\",\"b/y\"]}}",
+         "{\"metadata\":{\"finalizers\":[\"a/x\",\"b/y\"]}}"},
+        {"{\"metadata\":{\"finalizers\":[\"a/x\",\"b/y\"]}}",
+         "{\"metadata\":{\"$deleteFromPrimitiveList/finalizers\":[\"a/x\"]}}",
+         "{\"metadata\":{\"finalizers\":[\"b/y\"]}}"},
+        {"{\"metadata\":{\"finalizers\":[\"c\"]}}",
+         "{\"metadata\":{\"$deleteFromPrimitiveList/finalizers\":[\"c\"],\"finalizers\":[\"d\"]}}",
+         "{\"metadata\":{\"finalizers\":[\"d\"]}}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *doc = json_loads(cases[i][0], 0, NULL);
         json_t *patch = json_loads(cases[i][1], 0, NULL);
         char err[128];
-        json_t *out = vk_strategic_patch(doc, patch, err, sizeof err);
+        json_t *out = vk_strategic_patch(doc, patch, merge_fin, err, sizeof err);
         assert_non_null(out);
         expect_json(out, cases[i][2]);
         json_decref(doc);
@@ -149,7 +164,7 @@ static void test_strategic_directives(void **state)
     json_t *doc = json_loads("{\"m\":{}}", 0, NULL);
     json_t *bad = json_loads("{\"m\":{\"$patch\":\"frob\"}}", 0, NULL);
     char err[128];
-    assert_null(vk_strategic_patch(doc, bad, err, sizeof err));
+    assert_null(vk_strategic_patch(doc, bad, merge_fin, err, sizeof err));
     assert_string_equal(err, "Unknown patch type: frob");
     json_decref(doc);
     json_decref(bad);

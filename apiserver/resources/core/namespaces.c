@@ -1,6 +1,8 @@
 /* core/v1 Namespace: kube's strategy (pkg/registry/core/namespace) and printer. */
+#include <stdio.h>
 #include <string.h>
 
+#include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/resource.h"
 
@@ -77,10 +79,22 @@ static void prepare_update(vk_ctx *c, json_t *obj, const json_t *old)
 
 /* A namespace with spec.finalizers left becomes Terminating; the namespace controller
  * empties it and removes the finalizers, and the next delete removes it. */
-static bool prepare_delete(vk_ctx *c, json_t *obj)
+static bool prepare_delete(vk_ctx *c, json_t *obj, json_t **status)
 {
     if (!json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers")))
         return false;
+    json_t *meta = json_object_get(obj, "metadata");
+    if (status && json_object_get(meta, "deletionTimestamp")) {
+        const char *name = json_string_value(json_object_get(meta, "name"));
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "Operation cannot be fulfilled on namespaces \"%s\": The system is ensuring all "
+                 "content is removed from this namespace.  Upon completion, this namespace will "
+                 "automatically be purged by the system.",
+                 name ? name : "");
+        *status = vk_status_new(409, "Conflict", msg, vk_status_details(name, "", "namespaces"));
+        return true;
+    }
     json_t *st = json_object_get(obj, "status");
     if (!json_is_object(st)) {
         st = json_object();
