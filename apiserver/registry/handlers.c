@@ -655,11 +655,20 @@ bool vk_reg_field_check(vk_req *r, const vk_resource *res, const json_t *obj, co
                       "fieldValidation must be one of Ignore, Warn, or Strict, got %s", mode);
         return false;
     }
-    if (mode && !strcmp(mode, "Ignore"))
-        return true;
+    bool ignore = mode && !strcmp(mode, "Ignore");
     json_t *problems = json_array();
     json_t *typed = typed_roundtrip(res, obj);
-    if (typed) {
+    /* A value of the wrong type (a string for a number, bad base64 in bytes) is a
+     * decoding error, as in kube. */
+    if (!typed && vk_pb_lookup(res->group, res->version, res->kind)) {
+        vk_send_error(r, 400, "BadRequest",
+                      "%s in version \"%s\" cannot be handled as a %s: a field does not have "
+                      "the type its schema gives it",
+                      res->kind, res->version, res->kind);
+        json_decref(problems);
+        return false;
+    }
+    if (typed && !ignore) {
         vk_buf path = {0};
         json_t *unknown = json_array();
         find_unknown(obj, typed, &path, unknown);
@@ -673,11 +682,11 @@ bool vk_reg_field_check(vk_req *r, const vk_resource *res, const json_t *obj, co
         }
         json_decref(unknown);
         vk_buf_free(&path);
-        json_decref(typed);
     }
+    json_decref(typed);
     size_t i;
     json_t *d;
-    json_array_foreach(dups, i, d)
+    json_array_foreach(ignore ? NULL : dups, i, d)
     {
         char msg[600];
         snprintf(msg, sizeof msg, "duplicate field \"%s\"", json_string_value(d));
