@@ -311,6 +311,8 @@ void vk_server_free(vk_server *s)
             vk_resources[i]->state_free(s->res_state[i]);
     free(s->res_state);
     s->res_state = NULL;
+    free(s->version_body);
+    s->version_body = NULL;
     vk_store_free(s->store);
     s->store = NULL;
     SSL_CTX_free(s->ssl);

@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <uv.h>
 
 #include "apiserver/net/session.h"
@@ -69,6 +70,9 @@ typedef struct vk_server {
     size_t nconns;
     bool draining, closed;
     uint64_t start_ms;
+    char *version_body; /* /version, encoded once */
+    char date[40];      /* the Date header of the current second */
+    time_t date_of;
     char read_buf[65536]; /* reads are consumed before the callback returns */
 } vk_server;
 

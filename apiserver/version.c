@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "apiserver/http/status.h"
+#include "apiserver/server.h"
 
 #ifndef VK_COMMIT
 #define VK_COMMIT "unknown"
@@ -42,11 +43,16 @@ json_t *vk_version_info(void)
 
 void vk_version_handle(vk_req *r)
 {
-    json_t *v = vk_version_info();
-    if (!v) {
+    /* The document never changes while the server runs: encode it once. */
+    vk_server *s = r->conn->server;
+    if (!s->version_body) {
+        json_t *v = vk_version_info();
+        s->version_body = v ? json_dumps(v, JSON_INDENT(2)) : NULL;
+        json_decref(v);
+    }
+    if (!s->version_body) {
         vk_send_error(r, 500, "InternalError", "out of memory");
         return;
     }
-    vk_send_json(r, 200, v, true);
-    json_decref(v);
+    vk_resp_send(r, 200, "application/json", s->version_body, strlen(s->version_body));
 }

@@ -116,12 +116,16 @@ static void add_common_headers(vk_req *r)
     }
     vk_resp_header(r, "audit-id", audit);
     vk_resp_header(r, "cache-control", "no-cache, private");
-    char date[64];
+    /* The Date header changes once a second; format it then. */
+    vk_server *s = r->conn->server;
     time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    vk_resp_header(r, "date", date);
+    if (t != s->date_of) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        s->date_of = t;
+    }
+    vk_resp_header(r, "date", s->date);
 }
 
 static void forbidden(vk_req *r, const vk_reqinfo *ri)
