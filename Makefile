@@ -21,8 +21,9 @@ ASAN_CFLAGS = $(CFLAGS_BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,u
                -fno-sanitize-recover=undefined -DVK_TESTING
 ASAN_LDFLAGS := -fsanitize=address,undefined
 
-# One archive per module; dependencies point one way: common <- storage <- apiserver.
-MODULES  := common storage apiserver
+# One archive per module; dependencies point one way:
+# common <- storage <- apiserver (registry) <- controllers.
+MODULES  := common storage apiserver controllers
 src_of    = $(filter-out apiserver/main.c,$(shell find $(1) -name '*.c' 2>/dev/null | sort))
 LIB_SRC  := $(foreach m,$(MODULES),$(call src_of,$(m)))
 MAIN_SRC := apiserver/main.c
@@ -33,8 +34,8 @@ BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 
 REL  := build/rel
 ASAN := build/asan
-LIBS_REL  := $(patsubst %,$(REL)/libvk_%.a,apiserver storage common)
-LIBS_ASAN := $(patsubst %,$(ASAN)/libvk_%.a,apiserver storage common)
+LIBS_REL  := $(patsubst %,$(REL)/libvk_%.a,controllers apiserver storage common)
+LIBS_ASAN := $(patsubst %,$(ASAN)/libvk_%.a,controllers apiserver storage common)
 # Build-time schema generation: protobuf descriptors and type tables (build/gen).
 include tools/schema.mk
 LIBS_REL  += $(GEN_LIB)

@@ -11,6 +11,7 @@
 #include "apiserver/auth/pki.h"
 #include "apiserver/server.h"
 #include "apiserver/version.h"
+#include "controllers/namespace.h"
 #include "common/log.h"
 
 static void usage(FILE *f)
@@ -64,6 +65,13 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name)
         exit(2);
     }
     return argv[++*i];
+}
+
+static void stop_controllers(void *ud)
+{
+    vk_ns_controller **nsc = ud;
+    vk_ns_controller_free(*nsc);
+    *nsc = NULL;
 }
 
 static int cmd_server(int argc, char **argv)
@@ -120,6 +128,13 @@ static int cmd_server(int argc, char **argv)
         uv_loop_close(&loop);
         return 1;
     }
+    /* Controllers are in-process clients of the registry; they stop once the store
+     * has closed. */
+    vk_ns_controller *nsc = NULL;
+    if ((rc = vk_ns_controller_start(&s, &nsc)))
+        vk_log(VK_LOG_ERROR, "server", "Cannot start the namespace controller", "err=%d", rc);
+    s.on_stop = stop_controllers;
+    s.on_stop_ud = &nsc;
     char kubeconfig[PATH_MAX];
     const char *kc = vk_pki_path(s.pki, VK_PKI_KUBECONFIG);
     if (!realpath(kc, kubeconfig))

@@ -84,6 +84,8 @@ static void on_flush(uv_prepare_t *h)
         s->closed = true;
         vk_store_free(s->store); /* commits what is queued, ends watchers */
         s->store = NULL;
+        if (s->on_stop)
+            s->on_stop(s->on_stop_ud);
         uv_close((uv_handle_t *)&s->flusher, NULL);
         uv_close((uv_handle_t *)&s->sweep, NULL);
         uv_close((uv_handle_t *)&s->grace, NULL);

@@ -70,6 +70,10 @@ typedef struct vk_server {
     size_t nconns;
     bool draining, closed;
     uint64_t start_ms;
+    /* Runs once the store is closed during shutdown (the loop still runs): owners of
+     * in-process clients (controllers) stop them here. */
+    void (*on_stop)(void *ud);
+    void *on_stop_ud;
     char *version_body; /* /version, encoded once */
     char date[40];      /* the Date header of the current second */
     time_t date_of;

@@ -15,13 +15,14 @@
 #include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/internal.h"
+#include "apiserver/registry/registry.h"
 #include "apiserver/server.h"
 #include "common/err.h"
 #include "common/timefmt.h"
 #include "storage/store.h"
 #include "storage/watch.h"
 
-enum change { CH_UPDATE, CH_JSON_PATCH, CH_MERGE_PATCH, CH_STRATEGIC_PATCH, CH_DELETE };
+enum change { CH_UPDATE, CH_JSON_PATCH, CH_MERGE_PATCH, CH_STRATEGIC_PATCH, CH_DELETE, CH_EDIT };
 
 typedef struct rmw {
     vk_server *s;
@@ -39,6 +40,11 @@ typedef struct rmw {
     json_t *dups;    /* duplicated keys in the body */
     int fmt;         /* the reply's format */
     char uid[64];
+    /* In-process callers: the outcome goes to cb instead of a request. */
+    vk_create_cb cb;
+    void *cb_ud;
+    vk_edit_fn edit; /* CH_EDIT: changes the object in place (a subresource's write) */
+    void *edit_ud;
 } rmw;
 
 static void rmw_free(rmw *m)
@@ -58,16 +64,27 @@ static void on_abort(vk_req *r, void *data)
 
 static void reply_status(rmw *m, json_t *st)
 {
-    if (m->r)
-        vk_send_status(m->r, st);
-    else
+    if (m->cb) {
+        int code = (int)json_integer_value(json_object_get(st, "code"));
+        m->cb(m->cb_ud,
+              code == 404   ? VK_ENOTFOUND
+              : code == 409 ? VK_ECONFLICT
+                            : VK_EINVALID,
+              NULL, 0, st);
         json_decref(st);
+    } else if (m->r) {
+        vk_send_status(m->r, st);
+    } else {
+        json_decref(st);
+    }
     rmw_free(m);
 }
 
 static void reply_object(rmw *m, const char *json, size_t len)
 {
-    if (m->r)
+    if (m->cb)
+        m->cb(m->cb_ud, 0, json, len, NULL);
+    else if (m->r)
         vk_reg_reply(m->r, 200, m->res, json, len, m->fmt);
     rmw_free(m);
 }
@@ -75,7 +92,9 @@ static void reply_object(rmw *m, const char *json, size_t len)
 /* kube's answer to a delete that removed the object. */
 static void reply_deleted(rmw *m)
 {
-    if (m->r) {
+    if (m->cb)
+        m->cb(m->cb_ud, 0, NULL, 0, NULL);
+    else if (m->r) {
         json_t *d = vk_status_details(m->name, m->res->group, m->res->plural);
         if (*m->uid)
             json_object_set_new(d, "uid", json_string(m->uid));
@@ -130,9 +149,22 @@ static void write_done(void *ud, int err, const vk_op_result *res, size_t n)
         vk_ctx ctx = vk_resource_ctx(m->s, m->res);
         m->res->strategy->release(&ctx, m->victim);
     }
-    if (m->deleted)
+    if (m->deleted && m->change != CH_DELETE && m->victim) {
+        /* An update that removed the last finalizer deleted the object: kube answers
+         * with the object as it was last. */
+        json_t *o = json_deep_copy(m->victim);
+        json_object_del(o, "kind");
+        json_object_del(o, "apiVersion");
+        char *js = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (js)
+            reply_object(m, js, strlen(js));
+        else
+            reply_status(m, vk_reg_status(m->res, -ENOMEM, m->name));
+        free(js);
+    } else if (m->deleted) {
         reply_deleted(m);
-    else
+    } else
         reply_object(m, res[0].ev->obj, res[0].ev->obj_len);
 }
 
@@ -188,6 +220,10 @@ static json_t *apply(rmw *m, const json_t *old, json_t **st)
         }
         return out;
     }
+    case CH_EDIT:
+        out = json_deep_copy(old);
+        m->edit(m->edit_ud, out);
+        return out;
     case CH_DELETE:
         break;
     }
@@ -339,10 +375,11 @@ static void run(rmw *m)
         m->client_rv = named_rv && m->change == CH_UPDATE;
         keep_system_fields(obj, old);
         vk_ctx ctx = vk_resource_ctx(m->s, m->res);
-        if (m->res->strategy && m->res->strategy->prepare_update)
+        bool plain = m->change != CH_EDIT; /* subresource writes have their own rules */
+        if (plain && m->res->strategy && m->res->strategy->prepare_update)
             m->res->strategy->prepare_update(&ctx, obj, old);
         vk_errlist errs = {0};
-        if (m->res->strategy && m->res->strategy->validate_update)
+        if (plain && m->res->strategy && m->res->strategy->validate_update)
             m->res->strategy->validate_update(&ctx, obj, old, &errs);
         if (errs.causes) {
             st = vk_reg_invalid(m->res, m->name, &errs);
@@ -483,4 +520,41 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
     r->on_abort = on_abort;
     r->abort_data = m;
     run(m);
+}
+
+/* An in-process write: starts the read-modify-write with no request. */
+static void run_internal(vk_server *s, const vk_resource *res, const char *ns, const char *name,
+                         enum change change, vk_edit_fn edit, void *edit_ud, vk_create_cb cb,
+                         void *ud)
+{
+    rmw *m = calloc(1, sizeof *m);
+    if (!m) {
+        json_t *st = vk_status_new(500, "InternalError", "out of memory", NULL);
+        cb(ud, -ENOMEM, NULL, 0, st);
+        json_decref(st);
+        return;
+    }
+    *m = (rmw){.s = s,
+               .res = res,
+               .change = change,
+               .cb = cb,
+               .cb_ud = ud,
+               .edit = edit,
+               .edit_ud = edit_ud,
+               .checked = true};
+    snprintf(m->ns, sizeof m->ns, "%s", (res->flags & VK_NAMESPACED) && ns ? ns : "");
+    snprintf(m->name, sizeof m->name, "%s", name);
+    run(m);
+}
+
+void vk_registry_delete(vk_server *s, const vk_resource *res, const char *ns, const char *name,
+                        vk_create_cb cb, void *ud)
+{
+    run_internal(s, res, ns, name, CH_DELETE, NULL, NULL, cb, ud);
+}
+
+void vk_registry_edit(vk_server *s, const vk_resource *res, const char *ns, const char *name,
+                      vk_edit_fn edit, void *edit_ud, vk_create_cb cb, void *ud)
+{
+    run_internal(s, res, ns, name, CH_EDIT, edit, edit_ud, cb, ud);
 }

@@ -23,4 +23,18 @@ typedef void (*vk_create_cb)(void *ud, int err, const char *json, size_t len, js
 void vk_registry_create(struct vk_server *s, const vk_resource *res, const char *ns,
                         const json_t *obj, bool dry_run, vk_create_cb cb, void *ud);
 
+/* In-process delete of one object (the same path as an HTTP DELETE): cb gets err 0
+ * once it is gone or marked for deletion (json is then the object when it stays), or
+ * an error with its Status. */
+void vk_registry_delete(struct vk_server *s, const vk_resource *res, const char *ns,
+                        const char *name, vk_create_cb cb, void *ud);
+
+/* Changes an object in place under compare-and-swap, retried on conflicts, without
+ * the resource's update rules: the writes of subresources (a namespace's /finalize)
+ * that have rules of their own, which edit applies. */
+typedef void (*vk_edit_fn)(void *ud, json_t *obj);
+void vk_registry_edit(struct vk_server *s, const vk_resource *res, const char *ns,
+                      const char *name, vk_edit_fn edit, void *edit_ud, vk_create_cb cb,
+                      void *ud);
+
 #endif

@@ -293,6 +293,7 @@ func TestListFieldSelector(t *testing.T) {
 			a := mustCreate(t, f, newNS(uniq("fsel-a"), map[string]string{"cg-fsel": id})).Name
 			b := mustCreate(t, f, newNS(uniq("fsel-b"), map[string]string{"cg-fsel": id})).Name
 			c := mustCreate(t, f, newNS(uniq("fsel-c"), map[string]string{"cg-fsel": id})).Name
+			hold(t, b)
 			if err := f.cs.CoreV1().Namespaces().Delete(ctx, b, metav1.DeleteOptions{}); err != nil {
 				t.Fatalf("delete %s: %v", b, err)
 			}
@@ -502,11 +503,12 @@ func TestDelete(t *testing.T) {
 				t.Errorf("delete with a wrong uid precondition: got %v, want 409 \"Precondition failed: UID in precondition: ...\"", err)
 			}
 
+			hold(t, name)
 			before := time.Now().Add(-2 * time.Second)
 			if err := nsc.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &created.UID}}); err != nil {
 				t.Fatalf("delete: %v", err)
 			}
-			// No namespace controller in vkube yet: the namespace stays Terminating.
+			// Content held by a finalizer keeps the namespace Terminating.
 			g, err := nsc.Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				t.Fatalf("get after delete: %v (with spec.finalizers [kubernetes] it must still exist)", err)
@@ -604,6 +606,38 @@ func TestErrors(t *testing.T) {
 			}
 			checkWire(t, ex, f.ct)
 			_ = context.Background
+		})
+	}
+}
+
+// The namespace controller empties a deleted namespace and removes it, as
+// kube-controller-manager's does.
+func TestNamespaceDeletionCompletes(t *testing.T) {
+	for _, f := range flavors() {
+		t.Run(f.name, func(t *testing.T) {
+			ctx := ctxT(t, 30*time.Second)
+			name := mustCreate(t, f, newNS(uniq("gone"), nil)).Name
+			cms := f.cs.CoreV1().ConfigMaps(name)
+			if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Data: map[string]string{"a": "b"}}, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("configmap: %v", err)
+			}
+			if err := f.cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+				t.Fatalf("delete: %v", err)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				_, err := f.cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+				if apierrors.IsNotFound(err) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("namespace %s still there after 20s (err %v)", name, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if l, err := cms.List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) != 0 {
+				t.Errorf("configmaps left in %s: %v %v", name, err, l)
+			}
 		})
 	}
 }

@@ -71,6 +71,7 @@ func TestDynamicClient(t *testing.T) {
 	if err != nil || p2.GetLabels()["u"] != "2" {
 		t.Fatalf("json patch: %v %v", err, p2)
 	}
+	hold(t, name)
 	if err := rc.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 		t.Fatalf("delete: %v", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"net/http"
 	"os"
 	"strings"
@@ -217,4 +219,25 @@ func checkWire(t *testing.T, ex []exchange, ct string) {
 			t.Errorf("%s %s -> %d: response Content-Type %q, want %s (Accept was %q)", e.Method, e.URL, e.Status, e.RespContentType, ct, e.Accept)
 		}
 	}
+}
+
+// hold keeps namespace ns Terminating once it is deleted, as content that a finalizer
+// holds does in kube: a ConfigMap with a finalizer of ours. The namespace controller
+// can then not finish until the test's cleanup lets the ConfigMap go.
+func hold(t *testing.T, ns string) {
+	t.Helper()
+	ctx := ctxT(t, 10*time.Second)
+	cms := pbFlavor.cs.CoreV1().ConfigMaps(ns)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cg-hold", Finalizers: []string{"vkube.dev/hold"}}}
+	if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("hold %s: %v", ns, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := cms.Patch(ctx, "cg-hold", types.JSONPatchType, []byte(`[{"op":"remove","path":"/metadata/finalizers"}]`), metav1.PatchOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("release %s: %v", ns, err)
+		}
+	})
 }

@@ -97,6 +97,7 @@ func TestWatchFromListRV(t *testing.T) {
 			if err != nil {
 				t.Fatalf("patch: %v", err)
 			}
+			hold(t, name)
 			if err := nsc.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 				t.Fatalf("delete: %v", err)
 			}
@@ -175,6 +176,7 @@ func TestWatchLabelSelector(t *testing.T) {
 			out := setState(x, "out")
 			in := setState(x, "in")
 			mustCreate(t, f, newNS(uniq("wsel-y"), map[string]string{"cg-wsel": id, "state": "out"}))
+			hold(t, x)
 			if err := nsc.Delete(ctx, x, metav1.DeleteOptions{}); err != nil {
 				t.Fatalf("delete: %v", err)
 			}

@@ -36,7 +36,7 @@ check "label-selected watch: leaving the selector is DELETED, entering is ADDED"
     [ "$(cut -c1-20 "$WORK/w2" | tr "\n" " ")" = "{\"type\":\"DELETED\",\"o {\"type\":\"ADDED\",\"obj " ]'
 check "delete precondition on uid is 409" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -X DELETE -H 'Content-Type: application/json' -d '{\"preconditions\":{\"uid\":\"nope\"}}' \$VK_URL/api/v1/namespaces/m1) = 409 ]"
 check "dryRun delete keeps the object" bash -c "raw -X DELETE \"\$VK_URL/api/v1/namespaces/m1?dryRun=All\" >/dev/null && kubectl get ns m1 >/dev/null"
-check "delete of a namespace makes it Terminating" bash -c "raw -X DELETE \$VK_URL/api/v1/namespaces/m1 | grep -q '\"phase\":\"Terminating\"' && [ \$(kubectl get ns m1 -o jsonpath='{.status.phase}') = Terminating ] && [ -n \"\$(kubectl get ns m1 -o jsonpath='{.metadata.deletionTimestamp}')\" ]"
+check "delete of a namespace answers it Terminating, then the controller removes it" bash -c "raw -X DELETE \$VK_URL/api/v1/namespaces/m1 | grep -q '\"deletionTimestamp\":.*\"phase\":\"Terminating\"' && for i in \$(seq 40); do kubectl get ns m1 >/dev/null 2>&1 || exit 0; sleep 0.1; done; exit 1"
 check "delete of a missing object is 404" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -X DELETE \$VK_URL/api/v1/namespaces/nope) = 404 ]"
 check "unknown fields are Warning headers by default" bash -c "raw -D - -o /dev/null -X POST -H 'Content-Type: application/json' -d '{\"metadata\":{\"name\":\"fv1\"},\"spec\":{\"foo\":1}}' \$VK_URL/api/v1/namespaces | grep -qi '^warning: 299 - \"unknown field \\\\\"spec.foo\\\\\"\"'"
 check "unknown fields are dropped from the stored object" bash -c "! raw \$VK_URL/api/v1/namespaces/fv1 | grep -q foo"
@@ -45,4 +45,12 @@ check "Strict applies to patches too" bash -c "[ \$(raw -o /dev/null -w '%{http_
 check "duplicate keys: Strict 400, Warn warning" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{\"metadata\":{\"name\":\"fv3\",\"name\":\"fv4\"}}' \"\$VK_URL/api/v1/namespaces?fieldValidation=Strict\") = 400 ] && raw -D - -o /dev/null -X POST -H 'Content-Type: application/json' -d '{\"metadata\":{\"name\":\"fv3\",\"name\":\"fv4\"}}' \$VK_URL/api/v1/namespaces | grep -qi 'warning: 299 - \"duplicate field'"
 check "bad fieldValidation value is 400" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{\"metadata\":{\"name\":\"fv5\"}}' \"\$VK_URL/api/v1/namespaces?fieldValidation=Bogus\") = 400 ]"
 check "kubectl prints the server's warning" bash -c "echo '{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"fv6\"},\"spec\":{\"foo\":1}}' | kubectl create --validate=false -f - 2>&1 | grep -q 'namespace/fv6 created'"
+check "kubectl delete namespace waits and the namespace is gone (controller)" bash -c "kubectl create ns gone >/dev/null && kubectl -n gone create cm c --from-literal=a=b >/dev/null && kubectl -n gone create service clusterip s --tcp=80 >/dev/null && timeout 20 kubectl delete ns gone >/dev/null && ! kubectl get ns gone 2>/dev/null && [ \$(raw \$VK_URL/api/v1/namespaces/gone/configmaps | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"items\"]))') = 0 ]"
+check "content with a finalizer holds its namespace until the finalizer goes" bash -c '
+    kubectl create ns held >/dev/null; kubectl -n held create cm keep --from-literal=a=b >/dev/null
+    kubectl -n held patch cm keep -p "{\"metadata\":{\"finalizers\":[\"example.com/hold\"]}}" >/dev/null
+    kubectl delete ns held --wait=false >/dev/null; sleep 1.5
+    [ "$(kubectl get ns held -o jsonpath={.status.phase})" = Terminating ] && [ -n "$(kubectl -n held get cm keep -o jsonpath={.metadata.deletionTimestamp})" ] || exit 1
+    kubectl -n held patch cm keep --type=json -p "[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]" | grep -q "configmap/keep patched" || exit 1
+    for i in $(seq 40); do kubectl get ns held >/dev/null 2>&1 || exit 0; sleep 0.1; done; exit 1'
 check "SIGTERM exits 0" stop_server

@@ -32,7 +32,7 @@ check "a deleted Service gives its IP back" bash -c '
     raw -X POST -H "Content-Type: application/json" -d "{\"metadata\":{\"name\":\"reuse\"},\"spec\":{\"clusterIP\":\"$ip\",\"ports\":[{\"port\":80}]}}" $VK_URL/api/v1/namespaces/default/services | grep -q "\"clusterIP\":\"$ip\""'
 check "field selector spec.type" bash -c "[ \"\$(kubectl get svc --field-selector spec.type=NodePort -o name)\" = service/np ]"
 check "list across namespaces" bash -c "[ \$(kubectl get svc -A --no-headers | wc -l) -eq 4 ]"
-check "new content in a Terminating namespace is Forbidden" bash -c "kubectl create ns doomed >/dev/null && kubectl delete ns doomed --wait=false >/dev/null && kubectl create service clusterip late --tcp=80 -n doomed 2>&1 | grep -q 'because it is being terminated'"
+check "new content in a Terminating namespace is Forbidden" bash -c "kubectl create ns doomed >/dev/null && echo '{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"hold\",\"namespace\":\"doomed\",\"finalizers\":[\"example.com/hold\"]}}' | kubectl create -f - >/dev/null && kubectl delete ns doomed --wait=false >/dev/null && kubectl create service clusterip late --tcp=80 -n doomed 2>&1 | grep -q 'because it is being terminated'"
 check "restart keeps allocations" bash -c "kill -TERM $VK_PID; while kill -0 $VK_PID 2>/dev/null; do sleep 0.05; done"
 VK_PID=""
 check "server restarts" start_server "$D"
