@@ -1083,6 +1083,17 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
         vk_send_not_found(r);
         return;
     }
+    bool served = false;
+    for (size_t i = 0; i < 10 && res->verbs[i]; i++)
+        served |= !strcmp(res->verbs[i], ri->verb);
+    if (!served) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s is not supported on resources of kind \"%s\"", ri->verb,
+                 res->plural);
+        vk_send_status(r, vk_status_new(405, "MethodNotAllowed", msg,
+                                        vk_status_details("", res->group, res->plural)));
+        return;
+    }
     bool watch = !strcmp(ri->verb, "watch");
     bool list = watch || !strcmp(ri->verb, "list");
     vk_accept acc;
@@ -1105,6 +1116,8 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
               !strcmp(ri->verb, "delete")) &&
              *ri->name)
         vk_reg_mutate(s, r, res, ri, &acc);
+    else if (!strcmp(ri->verb, "deletecollection"))
+        vk_reg_delete_collection(s, r, res, ri, &acc);
     else
         vk_send_error(r, 405, "MethodNotAllowed",
                       "%s is not supported on resources of kind \"%s\" yet", ri->verb, res->plural);

@@ -66,6 +66,10 @@ json_t *vk_reg_parse_json(vk_req *r, const char *data, size_t len, json_t *dups)
  * Strict (answered here; returns false) or Warning headers under Warn. */
 bool vk_reg_field_check(vk_req *r, const vk_resource *res, const json_t *obj, const json_t *dups);
 
+/* deletecollection (registry/collection.c). */
+void vk_reg_delete_collection(struct vk_server *s, vk_req *r, const vk_resource *res,
+                              const vk_reqinfo *ri, const vk_accept *acc);
+
 /* Serves a watch (ri->verb == "watch"); acc is the negotiated format. */
 void vk_reg_watch(struct vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
                   const vk_accept *acc);

@@ -33,8 +33,7 @@ void vk_registry_delete(struct vk_server *s, const vk_resource *res, const char 
  * the resource's update rules: the writes of subresources (a namespace's /finalize)
  * that have rules of their own, which edit applies. */
 typedef void (*vk_edit_fn)(void *ud, json_t *obj);
-void vk_registry_edit(struct vk_server *s, const vk_resource *res, const char *ns,
-                      const char *name, vk_edit_fn edit, void *edit_ud, vk_create_cb cb,
-                      void *ud);
+void vk_registry_edit(struct vk_server *s, const vk_resource *res, const char *ns, const char *name,
+                      vk_edit_fn edit, void *edit_ud, vk_create_cb cb, void *ud);
 
 #endif

@@ -25,4 +25,8 @@ check "kubectl create secret tls" bash -c "kubectl create secret tls t1 --cert='
 check "Secret type cannot change" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{\"type\":\"Other\"}' \$VK_URL/api/v1/namespaces/default/secrets/s1) = 422 ]"
 check "field selector type= on secrets" bash -c "[ \"\$(kubectl get secrets --field-selector type=kubernetes.io/tls -o name)\" = secret/t1 ]"
 check "kubectl delete configmap" bash -c "kubectl delete cm c1 | grep -q deleted && ! kubectl get cm c1 2>/dev/null"
+for i in 1 2 3; do kubectl create cm dc$i --from-literal=a=$i >/dev/null; kubectl label cm dc$i dc=$i >/dev/null; done
+check "deletecollection dryRun deletes nothing" bash -c "raw -X DELETE \"\$VK_URL/api/v1/namespaces/default/configmaps?labelSelector=dc&dryRun=All\" | grep -q '^{\"kind\":\"ConfigMapList\"' && [ \$(kubectl get cm -l dc --no-headers | wc -l) = 3 ]"
+check "deletecollection with a selector answers the deleted list" bash -c "raw -X DELETE \"\$VK_URL/api/v1/namespaces/default/configmaps?labelSelector=dc%20in%20(1,2)\" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"kind\"]==\"ConfigMapList\" and sorted(i[\"metadata\"][\"name\"] for i in d[\"items\"])==[\"dc1\",\"dc2\"], d' && [ \"\$(kubectl get cm -l dc -o name)\" = configmap/dc3 ]"
+check "deletecollection of namespaces is 405" bash -c "raw -X DELETE \$VK_URL/api/v1/namespaces | grep -q '\"message\":\"deletecollection is not supported on resources of kind \\\\\"namespaces\\\\\"\",\"reason\":\"MethodNotAllowed\"'"
 check "SIGTERM exits 0" stop_server
