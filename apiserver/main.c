@@ -12,6 +12,7 @@
 #include "apiserver/server.h"
 #include "apiserver/version.h"
 #include "controllers/namespace.h"
+#include "controllers/nsdefaults.h"
 #include "common/log.h"
 
 static void usage(FILE *f)
@@ -67,11 +68,18 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name)
     return argv[++*i];
 }
 
+typedef struct controllers {
+    vk_ns_controller *ns;
+    vk_nsdefaults *defaults;
+} controllers;
+
 static void stop_controllers(void *ud)
 {
-    vk_ns_controller **nsc = ud;
-    vk_ns_controller_free(*nsc);
-    *nsc = NULL;
+    controllers *c = ud;
+    vk_ns_controller_free(c->ns);
+    vk_nsdefaults_free(c->defaults);
+    c->ns = NULL;
+    c->defaults = NULL;
 }
 
 static int cmd_server(int argc, char **argv)
@@ -130,11 +138,11 @@ static int cmd_server(int argc, char **argv)
     }
     /* Controllers are in-process clients of the registry; they stop once the store
      * has closed. */
-    vk_ns_controller *nsc = NULL;
-    if ((rc = vk_ns_controller_start(&s, &nsc)))
-        vk_log(VK_LOG_ERROR, "server", "Cannot start the namespace controller", "err=%d", rc);
+    controllers ctl = {0};
+    if ((rc = vk_ns_controller_start(&s, &ctl.ns)) || (rc = vk_nsdefaults_start(&s, &ctl.defaults)))
+        vk_log(VK_LOG_ERROR, "server", "Cannot start a controller", "err=%d", rc);
     s.on_stop = stop_controllers;
-    s.on_stop_ud = &nsc;
+    s.on_stop_ud = &ctl;
     char kubeconfig[PATH_MAX];
     const char *kc = vk_pki_path(s.pki, VK_PKI_KUBECONFIG);
     if (!realpath(kc, kubeconfig))

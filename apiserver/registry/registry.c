@@ -5,10 +5,17 @@
 #include "apiserver/registry/resource.h"
 #include "apiserver/server.h"
 
-extern const vk_resource vk_res_namespaces, vk_res_services, vk_res_configmaps, vk_res_secrets;
+extern const vk_resource vk_res_namespaces, vk_res_services, vk_res_configmaps, vk_res_secrets,
+    vk_res_serviceaccounts;
 
+/* Every served resource, one line each, in discovery order. */
 const vk_resource *const vk_resources[] = {
-    &vk_res_configmaps, &vk_res_namespaces, &vk_res_secrets, &vk_res_services, NULL,
+    &vk_res_configmaps,      /* */
+    &vk_res_namespaces,      /* */
+    &vk_res_secrets,         /* */
+    &vk_res_serviceaccounts, /* */
+    &vk_res_services,        /* */
+    NULL,
 };
 
 uint32_t vk_resource_id(const vk_resource *r)
