@@ -35,6 +35,8 @@ static void usage(FILE *f)
                "  --service-cidr CIDR       Service ClusterIP range (default 10.96.0.0/12)\n"
                "  --token-auth-file FILE    static bearer tokens (CSV: token,user,uid,\"groups\")\n"
                "  --shutdown-grace SECONDS  time in-flight requests get on SIGTERM (default 30)\n"
+               "  --read-header-timeout S   time a request's headers may take (default 32)\n"
+               "  --idle-timeout S          time an idle connection is kept (default 90)\n"
                "  -v N, --v=N               log verbosity (default 2; 4 logs every request)\n");
 }
 
@@ -107,7 +109,11 @@ static int cmd_server(int argc, char **argv)
         else if ((v = flag_value(argc, argv, &i, "token-auth-file")))
             o.token_auth_file = v;
         else if ((v = flag_value(argc, argv, &i, "shutdown-grace")))
-            o.shutdown_grace_ms = atoi(v) * 1000;
+            o.shutdown_grace_ms = (int)(atof(v) * 1000);
+        else if ((v = flag_value(argc, argv, &i, "read-header-timeout")))
+            o.read_header_timeout_ms = (int)(atof(v) * 1000);
+        else if ((v = flag_value(argc, argv, &i, "idle-timeout")))
+            o.idle_timeout_ms = (int)(atof(v) * 1000);
         else if ((v = flag_value(argc, argv, &i, "v")))
             vk_log_verbosity = atoi(v);
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

@@ -12,6 +12,7 @@
 #include "apiserver/net/tls.h"
 #include "apiserver/registry/internal.h"
 #include "apiserver/registry/registry.h"
+#include "apiserver/store_metrics.h"
 #include "storage/lmdb_store.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -27,6 +28,8 @@ void vk_server_opts_default(vk_server_opts *o)
         .service_cidr = "10.96.0.0/12",
         .token_auth_file = NULL,
         .shutdown_grace_ms = 30000,
+        .read_header_timeout_ms = 32000,
+        .idle_timeout_ms = 90000,
     };
 }
 
@@ -187,7 +190,8 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
     s->loop = loop;
     s->opts = *o;
     s->limits = (vk_limits)VK_LIMITS_DEFAULT;
-    s->timeouts = (vk_timeouts){10000, 32000, 90000, 60000};
+    s->timeouts = (vk_timeouts){10000, (uint64_t)o->read_header_timeout_ms,
+                                (uint64_t)o->idle_timeout_ms, 60000};
     s->start_ms = vk_now_ms();
 
     char host[256];
@@ -266,7 +270,7 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
     for (size_t i = 0; i < nres; i++)
         if (vk_resources[i]->state_new)
             s->res_state[i] = vk_resources[i]->state_new(s);
-    if (!(s->metrics = vk_metrics_new())) {
+    if (!(s->metrics = vk_metrics_new()) || vk_store_metrics_register(s)) {
         rc = -ENOMEM;
         snprintf(err, errlen, "out of memory");
         goto fail;

@@ -29,6 +29,8 @@ typedef struct vk_server_opts {
     const char *service_cidr;
     const char *token_auth_file; /* kube's static token CSV, or NULL */
     int shutdown_grace_ms;       /* how long in-flight requests may take to finish */
+    int read_header_timeout_ms;  /* a request's headers, from its first byte (32 s) */
+    int idle_timeout_ms;         /* a connection with nothing in flight (90 s) */
 } vk_server_opts;
 
 /* Defaults for every option (the embedded configuration of `vkube server`). */

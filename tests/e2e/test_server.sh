@@ -35,6 +35,8 @@ check "garbage after h2 handshake closes only that connection" bash -c "printf '
 check "malformed HTTP/1.1 gets 400" bash -c "printf 'NOT HTTP\r\n\r\n' | openssl s_client -quiet -connect ${VK_URL#https://} -alpn http/1.1 2>/dev/null | grep -q '400 Bad Request'"
 check "clients closing mid-response do not kill the server (SIGPIPE)" bash -c "h2load -n 2000 -c 5 -m 10 $VK_URL/version >/dev/null 2>&1; h2load --h1 -n 500 -c 10 $VK_URL/version >/dev/null 2>&1; [ \$(admin_curl '$D' -o /dev/null -w '%{http_code}' $VK_URL/livez) = 200 ]"
 check "metrics count requests" bash -c "admin_curl '$D' $VK_URL/metrics | grep -q '^apiserver_request_total{code=\"200\".*verb=\"GET\"'"
+check "metrics report storage objects per resource" bash -c "admin_curl '$D' $VK_URL/metrics | grep -q '^apiserver_storage_objects{resource=\"namespaces\"} 4\$'"
+check "metrics report the commit latency histogram" bash -c "admin_curl '$D' $VK_URL/metrics | grep -q '^vkube_storage_commit_duration_seconds_count [1-9]'"
 check "metrics report RSS" bash -c "admin_curl '$D' $VK_URL/metrics | grep -q '^process_resident_memory_bytes [1-9]'"
 
 fp1=$(openssl x509 -in "$D/pki/ca.crt" -noout -fingerprint -sha256)
@@ -50,3 +52,37 @@ check "starts with a token file" start_server "$D" --token-auth-file "$WORK/toke
 check "token user may read discovery (system:discovery)" bash -c "[ \$(curl -sk -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer tok123' $VK_URL/api) = 200 ]"
 check "token user is authenticated (403 names alice)" bash -c "curl -sk -H 'Authorization: Bearer tok123' $VK_URL/api/v1/namespaces | grep -q 'namespaces is forbidden: User \\\\\"alice\\\\\" cannot list resource \\\\\"namespaces\\\\\" in API group \\\\\"\\\\\" at the cluster scope'"
 check "final SIGTERM exits 0" stop_server
+
+# Slow clients cannot hold a connection: short timeouts make it observable.
+check "starts with short timeouts" start_server "$D" --read-header-timeout 1 --idle-timeout 1
+HP=${VK_URL#https://}
+# cut_after SECONDS_OF_TRICKLE: connects over TLS, sends request headers one line every
+# 0.5 s (none with 0), and prints how long until the server closed the connection.
+cut_after() {
+    python3 - "$HP" "$1" <<'PY'
+import socket, ssl, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+lines = int(sys.argv[2])
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ctx.set_alpn_protocols(["http/1.1"])
+s = ctx.wrap_socket(socket.create_connection((host, int(port))), server_hostname=host)
+t = time.time(); s.settimeout(0.5)
+if lines:
+    s.sendall(b"GET /version HTTP/1.1\r\n")
+for i in range(40):
+    if lines and i < lines * 2:
+        try: s.sendall(b"X-A: b\r\n")
+        except OSError: break
+    try:
+        if s.recv(1) == b"": break
+    except socket.timeout: pass
+    except (OSError, ssl.SSLError): break
+print(round(time.time() - t, 1))
+PY
+}
+export -f cut_after
+export HP
+check "an idle connection is closed" bash -c "t=\$(cut_after 0); echo \$t; python3 -c \"import sys; sys.exit(0 if \$t < 4.5 else 1)\""
+check "slowloris: trickled headers are cut at the header timeout" bash -c "t=\$(cut_after 20); echo \$t; python3 -c \"import sys; sys.exit(0 if \$t < 4.5 else 1)\""
+check "the server still serves after cutting slow clients" bash -c "[ \$(admin_curl '$D' -o /dev/null -w '%{http_code}' $VK_URL/livez) = 200 ]"
+check "SIGTERM exits 0 (short timeouts)" stop_server
