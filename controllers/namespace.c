@@ -9,42 +9,27 @@
 #include "apiserver/registry/registry.h"
 #include "apiserver/server.h"
 #include "common/err.h"
+#include "controllers/workqueue.h"
 #include "common/log.h"
 #include "storage/store.h"
 #include "storage/watch.h"
 
-enum { RETRY_MS = 1000, MAX_QUEUE = 4096 };
+enum { RETRY_MS = 1000 };
 
 struct vk_ns_controller {
     vk_server *s;
     vk_watcher *w;
-    uv_timer_t *timer; /* retries; freed in its close callback */
-    char **queue;      /* names waiting, without duplicates */
-    size_t nqueue;
-    char *current;  /* the namespace being reconciled */
-    int pending;    /* deletes in flight for it */
-    bool remaining; /* something in it could not be deleted yet */
+    uv_timer_t *timer;  /* retries; freed in its close callback */
+    vk_workqueue queue; /* namespaces waiting */
+    char *current;      /* the namespace being reconciled */
+    int pending;        /* deletes in flight for it */
+    bool remaining;     /* something in it could not be deleted yet */
     bool stopping;
 };
 
 static const vk_resource *namespaces(void)
 {
     return vk_resource_find("", "v1", "namespaces");
-}
-
-static void enqueue(vk_ns_controller *c, const char *name, size_t len)
-{
-    for (size_t i = 0; i < c->nqueue; i++)
-        if (strlen(c->queue[i]) == len && !memcmp(c->queue[i], name, len))
-            return;
-    if (c->nqueue >= MAX_QUEUE)
-        return;
-    char **q = realloc(c->queue, (c->nqueue + 1) * sizeof *q);
-    if (!q)
-        return;
-    c->queue = q;
-    if ((c->queue[c->nqueue] = strndup(name, len)))
-        c->nqueue++;
 }
 
 static void next(vk_ns_controller *c);
@@ -60,7 +45,7 @@ static void finish(vk_ns_controller *c, bool retry)
     char *name = c->current;
     c->current = NULL;
     if (retry && name && !c->stopping) {
-        enqueue(c, name, strlen(name));
+        vk_workqueue_add(&c->queue, name, strlen(name));
         uv_timer_start(c->timer, on_timer, RETRY_MS, 0);
     }
     free(name);
@@ -162,11 +147,8 @@ static void reconcile(vk_ns_controller *c)
 
 static void next(vk_ns_controller *c)
 {
-    if (c->current || !c->nqueue || c->stopping)
+    if (c->current || c->stopping || !(c->current = vk_workqueue_pop(&c->queue)))
         return;
-    c->current = c->queue[0];
-    memmove(c->queue, c->queue + 1, (c->nqueue - 1) * sizeof *c->queue);
-    c->nqueue--;
     reconcile(c);
 }
 
@@ -187,7 +169,7 @@ static void on_event(void *ud, vk_watcher *w, int err)
     vk_event *ev;
     int type;
     while (vk_watch_next(w, &ev, &type) == 1) {
-        enqueue(c, ev->name, ev->name_len);
+        vk_workqueue_add(&c->queue, ev->name, ev->name_len);
         vk_event_unref(ev);
     }
     next(c);
@@ -196,12 +178,8 @@ static void on_event(void *ud, vk_watcher *w, int err)
 static int terminating(void *ud, const vk_kv *kv)
 {
     vk_ns_controller *c = ud;
-    uint32_t id;
-    const char *ns, *name;
-    size_t nsl, nl;
-    if (memmem(kv->val, kv->val_len, "\"deletionTimestamp\"", 19) &&
-        !vk_key_parse(kv->key, kv->key_len, &id, &ns, &nsl, &name, &nl))
-        enqueue(c, name, nl);
+    if (memmem(kv->val, kv->val_len, "\"deletionTimestamp\"", 19))
+        vk_workqueue_add_names(&c->queue, kv);
     return 1;
 }
 
@@ -246,9 +224,7 @@ void vk_ns_controller_free(vk_ns_controller *c)
     c->stopping = true;
     vk_watch_free(c->w);
     uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
-    for (size_t i = 0; i < c->nqueue; i++)
-        free(c->queue[i]);
-    free(c->queue);
+    vk_workqueue_free(&c->queue);
     free(c->current);
     free(c);
 }

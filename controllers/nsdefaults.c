@@ -10,6 +10,7 @@
 #include "apiserver/server.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "controllers/workqueue.h"
 #include "storage/store.h"
 #include "storage/watch.h"
 
@@ -29,35 +30,19 @@ static const wanted table[] = {
     {"", "v1", "serviceaccounts", "default", NULL},
     {"", "v1", "configmaps", "kube-root-ca.crt", root_ca},
 };
-enum { NWANTED = sizeof table / sizeof table[0], MAX_QUEUE = 65536 };
+enum { NWANTED = sizeof table / sizeof table[0] };
 
 struct vk_nsdefaults {
     vk_server *s;
     vk_watcher *w[1 + NWANTED]; /* namespaces, then each wanted resource */
-    char **queue;
-    size_t nqueue;
-    int pending; /* writes in flight */
+    vk_workqueue queue;         /* namespaces to look at */
+    int pending;                /* writes in flight */
     bool stopping;
 };
 
 static const vk_resource *res_of(const wanted *w)
 {
     return vk_resource_find(w->group, w->version, w->plural);
-}
-
-static void enqueue(vk_nsdefaults *c, const char *ns, size_t len)
-{
-    for (size_t i = 0; i < c->nqueue; i++)
-        if (strlen(c->queue[i]) == len && !memcmp(c->queue[i], ns, len))
-            return;
-    if (c->nqueue >= MAX_QUEUE)
-        return;
-    char **q = realloc(c->queue, (c->nqueue + 1) * sizeof *q);
-    if (!q)
-        return;
-    c->queue = q;
-    if ((q[c->nqueue] = strndup(ns, len)))
-        c->nqueue++;
 }
 
 static void written(void *ud, int err, const char *json, size_t len, json_t *status)
@@ -145,8 +130,8 @@ static void reconcile(vk_nsdefaults *c, const char *ns)
 
 static void drain(vk_nsdefaults *c)
 {
-    while (c->nqueue && !c->stopping) {
-        char *ns = c->queue[--c->nqueue];
+    char *ns;
+    while (!c->stopping && (ns = vk_workqueue_pop(&c->queue))) {
         reconcile(c, ns);
         free(ns);
     }
@@ -181,23 +166,12 @@ static void on_event(void *ud, vk_watcher *w, int err)
     bool is_ns = w == c->w[0];
     while (vk_watch_next(w, &ev, &type) == 1) {
         if (is_ns)
-            enqueue(c, ev->name, ev->name_len);
+            vk_workqueue_add(&c->queue, ev->name, ev->name_len);
         else
-            enqueue(c, ev->ns, ev->ns_len);
+            vk_workqueue_add(&c->queue, ev->ns, ev->ns_len);
         vk_event_unref(ev);
     }
     drain(c);
-}
-
-static int each_namespace(void *ud, const vk_kv *kv)
-{
-    vk_nsdefaults *c = ud;
-    uint32_t id;
-    const char *ns, *name;
-    size_t nsl, nl;
-    if (!vk_key_parse(kv->key, kv->key_len, &id, &ns, &nsl, &name, &nl))
-        enqueue(c, name, nl);
-    return 1;
 }
 
 int vk_nsdefaults_start(vk_server *s, vk_nsdefaults **out)
@@ -211,7 +185,7 @@ int vk_nsdefaults_start(vk_server *s, vk_nsdefaults **out)
     int plen = vk_key_prefix(prefix, sizeof prefix, vk_resource_id(nsres), NULL);
     vk_list_opts o = {.prefix = prefix, .prefix_len = (size_t)plen};
     vk_list_info info = {0};
-    int rc = vk_store_list(s->store, &o, each_namespace, c, &info);
+    int rc = vk_store_list(s->store, &o, vk_workqueue_add_names, &c->queue, &info);
     for (size_t i = 0; !rc && i <= NWANTED; i++) {
         vk_watch_opts wo = {
             .resource = vk_resource_id(i ? res_of(&table[i - 1]) : nsres),
@@ -239,8 +213,6 @@ void vk_nsdefaults_free(vk_nsdefaults *c)
     c->stopping = true;
     for (size_t i = 0; i <= NWANTED; i++)
         vk_watch_free(c->w[i]);
-    for (size_t i = 0; i < c->nqueue; i++)
-        free(c->queue[i]);
-    free(c->queue);
+    vk_workqueue_free(&c->queue);
     free(c);
 }
