@@ -48,6 +48,7 @@ static void test_names_from_keys(void **state)
     assert_string_equal(b, "cluster-scoped");
     free(a);
     free(b);
+    vk_workqueue_free(&q);
 }
 
 int main(void)
