@@ -45,6 +45,17 @@ static json_t *resource_list(const char *group, const char *version)
             json_object_set_new(e, "categories", string_array(r->categories, 4));
         json_object_set_new(e, "storageVersionHash", storage_version_hash(r));
         json_array_append_new(list, e);
+        for (size_t i = 0; i < sizeof r->subresources / sizeof r->subresources[0]; i++) {
+            const vk_subresource *sub = &r->subresources[i];
+            if (!sub->name)
+                continue;
+            char name[128];
+            snprintf(name, sizeof name, "%s/%s", r->plural, sub->name);
+            json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
+                                                  "singularName", "", "namespaced",
+                                                  (r->flags & VK_NAMESPACED) != 0, "kind", r->kind,
+                                                  "verbs", string_array(sub->verbs, 4)));
+        }
     }
     if (!json_array_size(list)) {
         json_decref(list);
@@ -70,14 +81,14 @@ static json_t *group_entry(const char *group)
         bool seen = false;
         size_t i;
         json_t *v;
-        json_array_foreach(versions, i, v) seen |= !strcmp(
-            json_string_value(json_object_get(v, "version")), (*p)->version);
+        json_array_foreach(versions, i, v) seen |=
+            !strcmp(json_string_value(json_object_get(v, "version")), (*p)->version);
         if (seen)
             continue;
         char gv[128];
         snprintf(gv, sizeof gv, "%s/%s", group, (*p)->version);
-        json_array_append_new(versions, json_pack("{s:s, s:s}", "groupVersion", gv, "version",
-                                                  (*p)->version));
+        json_array_append_new(
+            versions, json_pack("{s:s, s:s}", "groupVersion", gv, "version", (*p)->version));
     }
     if (!json_array_size(versions)) {
         json_decref(versions);
@@ -123,8 +134,8 @@ void vk_discovery_handle(vk_req *r)
             bool seen = !*g;
             size_t i;
             json_t *v;
-            json_array_foreach(groups, i, v) seen |= !strcmp(
-                json_string_value(json_object_get(v, "name")), g);
+            json_array_foreach(groups, i, v) seen |=
+                !strcmp(json_string_value(json_object_get(v, "name")), g);
             if (!seen)
                 json_array_append_new(groups, group_entry(g));
         }

@@ -1078,14 +1078,18 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
     /* /namespaces/{name} names a Namespace (request info puts the name in namespace_
      * too); any other resource under /namespaces/{ns}/ is namespaced. */
     bool ns_path = *ri->namespace_ && ri->nparts && strcmp(ri->parts[0], "namespaces");
-    if (!res || *ri->subresource || (!namespaced && ns_path) ||
+    const vk_subresource *sub =
+        res && *ri->subresource ? vk_subresource_find(res, ri->subresource) : NULL;
+    if (!res || (*ri->subresource && !sub) || (!namespaced && ns_path) ||
         (namespaced && *ri->name && !*ri->namespace_)) {
         vk_send_not_found(r);
         return;
     }
     bool served = false;
-    for (size_t i = 0; i < 10 && res->verbs[i]; i++)
-        served |= !strcmp(res->verbs[i], ri->verb);
+    const char *const *verbs = sub ? sub->verbs : res->verbs;
+    size_t nverbs = sub ? 4 : 10;
+    for (size_t i = 0; i < nverbs && verbs[i]; i++)
+        served |= !strcmp(verbs[i], ri->verb);
     if (!served) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s is not supported on resources of kind \"%s\"", ri->verb,

@@ -43,7 +43,8 @@ typedef struct rmw {
     /* In-process callers: the outcome goes to cb instead of a request. */
     vk_create_cb cb;
     void *cb_ud;
-    vk_edit_fn edit; /* CH_EDIT: changes the object in place (a subresource's write) */
+    vk_edit_fn edit;           /* CH_EDIT: changes the object in place (a subresource's write) */
+    const vk_subresource *sub; /* a write through a subresource (status, finalize) */
     void *edit_ud;
 } rmw;
 
@@ -375,11 +376,13 @@ static void run(rmw *m)
         m->client_rv = named_rv && m->change == CH_UPDATE;
         keep_system_fields(obj, old);
         vk_ctx ctx = vk_resource_ctx(m->s, m->res);
-        bool plain = m->change != CH_EDIT; /* subresource writes have their own rules */
+        bool plain = m->change != CH_EDIT && !m->sub; /* subresources have their own rules */
+        if (m->sub)
+            m->sub->keep(obj, old);
         if (plain && m->res->strategy && m->res->strategy->prepare_update)
             m->res->strategy->prepare_update(&ctx, obj, old);
         vk_errlist errs = {0};
-        if (plain && m->res->strategy && m->res->strategy->validate_update)
+        if (m->change != CH_EDIT && m->res->strategy && m->res->strategy->validate_update)
             m->res->strategy->validate_update(&ctx, obj, old, &errs);
         if (errs.causes) {
             st = vk_reg_invalid(m->res, m->name, &errs);
@@ -508,7 +511,8 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
                .change = change,
                .body = body,
                .fmt = acc->format,
-               .dups = dups};
+               .dups = dups,
+               .sub = *ri->subresource ? vk_subresource_find(res, ri->subresource) : NULL};
     snprintf(m->ns, sizeof m->ns, "%s", (res->flags & VK_NAMESPACED) ? ri->namespace_ : "");
     snprintf(m->name, sizeof m->name, "%s", ri->name);
     const char *dry = vk_req_query(r, "dryRun");

@@ -72,3 +72,32 @@ void vk_err_invalid(vk_errlist *e, const char *field, const json_t *value, const
     free(v);
     vk_errlist_add(e, "FieldValueInvalid", field, msg);
 }
+
+const vk_subresource *vk_subresource_find(const vk_resource *res, const char *name)
+{
+    for (size_t i = 0; i < sizeof res->subresources / sizeof res->subresources[0]; i++)
+        if (res->subresources[i].name && !strcmp(res->subresources[i].name, name))
+            return &res->subresources[i];
+    return NULL;
+}
+
+void vk_keep_all_but_status(json_t *obj, const json_t *old)
+{
+    /* What the old object has, except metadata and status. */
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)old, k, v)
+    {
+        if (strcmp(k, "metadata") && strcmp(k, "status") && strcmp(k, "kind") &&
+            strcmp(k, "apiVersion"))
+            json_object_set(obj, k, v);
+    }
+    /* ... and nothing the old object lacks. */
+    void *tmp;
+    json_object_foreach_safe(obj, tmp, k, v)
+    {
+        if (strcmp(k, "metadata") && strcmp(k, "status") && strcmp(k, "kind") &&
+            strcmp(k, "apiVersion") && !json_object_get(old, k))
+            json_object_del(obj, k);
+    }
+}

@@ -62,6 +62,18 @@ typedef struct vk_strategy {
     bool (*prepare_delete)(vk_ctx *c, json_t *obj, json_t **status);
 } vk_strategy;
 
+/* A subresource that writes part of its parent object (status, finalize): an update
+ * or patch through it takes the new object, then keep() copies back from the stored one
+ * what this subresource may not change. GET answers the whole object. */
+typedef struct vk_subresource {
+    const char *name;
+    const char *verbs[4]; /* discovery */
+    void (*keep)(json_t *obj, const json_t *old);
+} vk_subresource;
+
+/* keep() of a status subresource: everything but metadata and status comes from old. */
+void vk_keep_all_but_status(json_t *obj, const json_t *old);
+
 /* A Table column: cell() returns a new reference for one object's cell. */
 typedef struct vk_column {
     const char *name, *type, *format, *description;
@@ -81,6 +93,8 @@ typedef struct vk_resource {
     /* Field selector labels besides metadata.name and metadata.namespace; each is a
      * dotted path into the object. */
     const char *field_labels[8];
+    /* Subresources; an entry with a NULL name ends the list. */
+    vk_subresource subresources[3];
     /* State kept for the resource while the server runs (built from the store at
      * start), and its destructor. Both optional. */
     void *(*state_new)(struct vk_server *s);
@@ -95,6 +109,9 @@ uint32_t vk_resource_id(const vk_resource *r);
 
 /* Every served resource, in discovery order; NULL-terminated. */
 extern const vk_resource *const vk_resources[];
+
+/* The subresource of res called name, or NULL. */
+const vk_subresource *vk_subresource_find(const vk_resource *res, const char *name);
 
 /* The context for res's hooks on server s. */
 vk_ctx vk_resource_ctx(struct vk_server *s, const vk_resource *res);

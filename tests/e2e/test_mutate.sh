@@ -53,4 +53,12 @@ check "content with a finalizer holds its namespace until the finalizer goes" ba
     [ "$(kubectl get ns held -o jsonpath={.status.phase})" = Terminating ] && [ -n "$(kubectl -n held get cm keep -o jsonpath={.metadata.deletionTimestamp})" ] || exit 1
     kubectl -n held patch cm keep --type=json -p "[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]" | grep -q "configmap/keep patched" || exit 1
     for i in $(seq 40); do kubectl get ns held >/dev/null 2>&1 || exit 0; sleep 0.1; done; exit 1'
+kubectl create ns st1 >/dev/null
+check "namespaces/status: status and metadata change, spec does not" bash -c "raw -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{\"metadata\":{\"annotations\":{\"a\":\"b\"}},\"spec\":{\"finalizers\":[]},\"status\":{\"conditions\":[{\"type\":\"T\",\"status\":\"True\"}]}}' \$VK_URL/api/v1/namespaces/st1/status >/dev/null && [ \"\$(kubectl get ns st1 -o jsonpath='{.spec.finalizers[0]} {.status.conditions[0].type} {.metadata.annotations.a}')\" = 'kubernetes T b' ]"
+check "GET of a status subresource is the object" bash -c "raw \$VK_URL/api/v1/namespaces/st1/status | grep -q '^{\"kind\":\"Namespace\"'"
+check "namespaces/finalize writes spec.finalizers only" bash -c "raw \$VK_URL/api/v1/namespaces/st1 | python3 -c 'import json,sys; d=json.load(sys.stdin); d[\"spec\"][\"finalizers\"]=[]; d[\"status\"]={\"phase\":\"Terminating\"}; print(json.dumps(d))' | raw -X PUT -H 'Content-Type: application/json' -d @- \$VK_URL/api/v1/namespaces/st1/finalize >/dev/null && [ \"\$(kubectl get ns st1 -o jsonpath='{.spec.finalizers} {.status.phase}')\" = ' Active' ]"
+check "finalize is update-only (405 for GET)" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' \$VK_URL/api/v1/namespaces/st1/finalize) = 405 ]"
+check "kubectl patch --subresource=status on a Service" bash -c "kubectl patch svc kubernetes --subresource=status -p '{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"1.2.3.4\"}]}}}' >/dev/null && [ \$(kubectl get svc kubernetes -o jsonpath='{.status.loadBalancer.ingress[0].ip}') = 1.2.3.4 ]"
+check "an unknown subresource is 404" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' \$VK_URL/api/v1/namespaces/st1/bogus) = 404 ]"
+check "discovery lists the subresources" bash -c "raw \$VK_URL/api/v1 | grep -q '{\"name\":\"namespaces/status\",\"singularName\":\"\",\"namespaced\":false,\"kind\":\"Namespace\",\"verbs\":\[\"get\",\"patch\",\"update\"\]}'"
 check "SIGTERM exits 0" stop_server

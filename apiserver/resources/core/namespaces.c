@@ -104,6 +104,16 @@ static bool prepare_delete(vk_ctx *c, json_t *obj, json_t **status)
     return true;
 }
 
+/* /finalize writes spec.finalizers; the status stays as stored. */
+static void keep_for_finalize(json_t *obj, const json_t *old)
+{
+    json_t *st = json_object_get(old, "status");
+    if (st)
+        json_object_set(obj, "status", st);
+    else
+        json_object_del(obj, "status");
+}
+
 static json_t *cell_status(const json_t *obj)
 {
     const char *phase = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
@@ -133,6 +143,8 @@ const vk_resource vk_res_namespaces = {
     .verbs = {"create", "delete", "get", "list", "patch", "update", "watch"},
     .flags = 0,
     .field_labels = {"status.phase"},
+    .subresources = {{"finalize", {"update"}, keep_for_finalize},
+                     {"status", {"get", "patch", "update"}, vk_keep_all_but_status}},
     .strategy = &strategy,
     .columns = columns,
     .ncolumns = sizeof columns / sizeof columns[0],

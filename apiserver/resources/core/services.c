@@ -474,6 +474,7 @@ const vk_resource vk_res_services = {
     .verbs = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
     .flags = VK_NAMESPACED,
     .field_labels = {"spec.clusterIP", "spec.type"},
+    .subresources = {{"status", {"get", "patch", "update"}, vk_keep_all_but_status}},
     .strategy = &strategy,
     .columns = columns,
     .ncolumns = sizeof columns / sizeof columns[0],
