@@ -6,7 +6,7 @@
 #include "apiserver/server.h"
 
 extern const vk_resource vk_res_namespaces, vk_res_services, vk_res_configmaps, vk_res_secrets,
-    vk_res_serviceaccounts;
+    vk_res_serviceaccounts, vk_res_leases;
 
 /* Every served resource, one line each, in discovery order. */
 const vk_resource *const vk_resources[] = {
@@ -15,6 +15,7 @@ const vk_resource *const vk_resources[] = {
     &vk_res_secrets,         /* */
     &vk_res_serviceaccounts, /* */
     &vk_res_services,        /* */
+    &vk_res_leases,          /* coordination.k8s.io */
     NULL,
 };
 
