@@ -346,8 +346,9 @@ static const char *field_value(const json_t *obj, const char *path, char *buf, s
 bool vk_reg_selectors(vk_req *r, const vk_resource *res, vk_selector **labels, vk_selector **fields)
 {
     *labels = *fields = NULL;
-    const char *known[12] = {"metadata.name", "metadata.namespace"};
-    for (size_t i = 0; i < 8 && res->field_labels[i]; i++)
+    enum { N = sizeof res->field_labels / sizeof res->field_labels[0] };
+    const char *known[N + 3] = {"metadata.name", "metadata.namespace"};
+    for (size_t i = 0; i < N && res->field_labels[i]; i++)
         known[2 + i] = res->field_labels[i];
     char err[512];
     if (vk_label_selector_parse(vk_req_query(r, "labelSelector"), labels, err, sizeof err) ||

@@ -6,11 +6,12 @@
 #include "apiserver/server.h"
 
 extern const vk_resource vk_res_namespaces, vk_res_services, vk_res_configmaps, vk_res_secrets,
-    vk_res_serviceaccounts, vk_res_leases;
+    vk_res_serviceaccounts, vk_res_leases, vk_res_events;
 
 /* Every served resource, one line each, in discovery order. */
 const vk_resource *const vk_resources[] = {
     &vk_res_configmaps,      /* */
+    &vk_res_events,          /* */
     &vk_res_namespaces,      /* */
     &vk_res_secrets,         /* */
     &vk_res_serviceaccounts, /* */

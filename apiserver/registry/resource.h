@@ -92,7 +92,7 @@ typedef struct vk_resource {
     size_t ncolumns;
     /* Field selector labels besides metadata.name and metadata.namespace; each is a
      * dotted path into the object. */
-    const char *field_labels[8];
+    const char *field_labels[12];
     /* Subresources; an entry with a NULL name ends the list. */
     vk_subresource subresources[3];
     /* State kept for the resource while the server runs (built from the store at

@@ -43,4 +43,22 @@ check "kubectl apply a ConfigMap" bash -c "kubectl apply -f '$WORK/cm.yaml' | gr
 sed -i 's/k2: v2/k3: v3/' "$WORK/cm.yaml"
 check "apply removes what left the manifest" bash -c "kubectl apply -f '$WORK/cm.yaml' >/dev/null && [ \"\$(kubectl get cm applied -o jsonpath='{.data}')\" = '{\"k1\":\"v1\",\"k3\":\"v3\"}' ]"
 check "kubectl delete -f" bash -c "kubectl delete -f '$WORK/cm.yaml' | grep -q deleted"
+uid=$(kubectl get cm kube-root-ca.crt -o jsonpath='{.metadata.uid}')
+cat >"$WORK/ev.yaml" <<Y
+apiVersion: v1
+kind: Event
+metadata: {name: ev1, namespace: default}
+involvedObject: {kind: ConfigMap, name: kube-root-ca.crt, namespace: default, uid: $uid}
+reason: Tested
+message: hello from an event
+type: Warning
+source: {component: e2e}
+firstTimestamp: "2026-11-25T13:00:00Z"
+lastTimestamp: "2026-11-25T13:00:00Z"
+count: 1
+Y
+check "events: create and print kube's columns" bash -c "kubectl create -f '$WORK/ev.yaml' >/dev/null && kubectl get events | head -1 | grep -Eq '^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE'"
+check "kubectl describe finds an object's events (involvedObject field selectors)" bash -c "kubectl describe cm kube-root-ca.crt | grep -Eq 'Warning +Tested .* e2e +hello from an event'"
+check "event field selectors on type and reason" bash -c "[ \"\$(kubectl get ev --field-selector type=Warning,reason=Tested -o name)\" = event/ev1 ]"
+check "an event about another namespace's object is 422" bash -c "sed 's/namespace: default, uid/namespace: other, uid/' '$WORK/ev.yaml' | sed 's/name: ev1/name: ev2/' | kubectl create -f - 2>&1 | grep -q 'does not match event.namespace'"
 check "SIGTERM exits 0" stop_server
