@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <openssl/sha.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apiserver/http/status.h"
@@ -108,6 +110,125 @@ static void send_doc(vk_req *r, json_t *doc)
     json_decref(doc);
 }
 
+/* ---- aggregated discovery (apidiscovery.k8s.io/v2) ---- */
+
+#define AGGREGATED_JSON "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+/* True when an Accept clause asks for the v2 aggregated document as JSON before any
+ * clause that legacy discovery would satisfy (clients list it first). */
+static bool wants_aggregated(const char *accept)
+{
+    for (const char *p = accept; p && *p;) {
+        size_t l = strcspn(p, ",");
+        char clause[512];
+        snprintf(clause, sizeof clause, "%.*s", (int)(l < 511 ? l : 511), p);
+        bool json = strstr(clause, "application/json") != NULL;
+        if (json && strstr(clause, "as=APIGroupDiscoveryList") &&
+            strstr(clause, "g=apidiscovery.k8s.io") && strstr(clause, "v=v2") &&
+            !strstr(clause, "v=v2beta1"))
+            return true;
+        if (json && !strstr(clause, "as="))
+            return false;
+        p += l + (p[l] == ',');
+    }
+    return false;
+}
+
+/* responseKind {group, version, kind}; the fields carry no omitempty. */
+static json_t *response_kind(const vk_resource *r)
+{
+    return json_pack("{s:s, s:s, s:s}", "group", r->group, "version", r->version, "kind", r->kind);
+}
+
+/* One group's APIGroupDiscovery, in the Go structs' key order. */
+static json_t *group_discovery(const char *group)
+{
+    json_t *versions = json_array();
+    for (const vk_resource *const *p = vk_resources; *p; p++) {
+        const vk_resource *r = *p;
+        if (strcmp(r->group, group))
+            continue;
+        json_t *ver = NULL;
+        size_t i;
+        json_t *v;
+        json_array_foreach(
+            versions, i,
+            v) if (!strcmp(json_string_value(json_object_get(v, "version")), r->version)) ver = v;
+        if (!ver) {
+            ver = json_pack("{s:s, s:[], s:s}", "version", r->version, "resources", "freshness",
+                            "Current");
+            json_array_append_new(versions, ver);
+        }
+        json_t *e = json_pack("{s:s, s:o, s:s, s:s, s:o}", "resource", r->plural, "responseKind",
+                              response_kind(r), "scope",
+                              (r->flags & VK_NAMESPACED) ? "Namespaced" : "Cluster",
+                              "singularResource", r->singular, "verbs", string_array(r->verbs, 10));
+        if (r->short_names[0])
+            json_object_set_new(e, "shortNames", string_array(r->short_names, 4));
+        if (r->categories[0])
+            json_object_set_new(e, "categories", string_array(r->categories, 4));
+        json_t *subs = json_array();
+        for (size_t k = 0; k < sizeof r->subresources / sizeof r->subresources[0]; k++)
+            if (r->subresources[k].name)
+                json_array_append_new(subs, json_pack("{s:s, s:o, s:o}", "subresource",
+                                                      r->subresources[k].name, "responseKind",
+                                                      response_kind(r), "verbs",
+                                                      string_array(r->subresources[k].verbs, 4)));
+        if (json_array_size(subs))
+            json_object_set_new(e, "subresources", subs);
+        else
+            json_decref(subs);
+        json_array_append_new(json_object_get(ver, "resources"), e);
+    }
+    json_t *meta = *group ? json_pack("{s:s}", "name", group) : json_object();
+    return json_pack("{s:o, s:o}", "metadata", meta, "versions", versions);
+}
+
+/* GET /api or /apis as an APIGroupDiscoveryList, with kube's caching headers. */
+static void send_aggregated(vk_req *r, bool core)
+{
+    json_t *items = json_array();
+    if (core) {
+        json_array_append_new(items, group_discovery(""));
+    } else {
+        for (const vk_resource *const *p = vk_resources; *p; p++) {
+            bool seen = !*(*p)->group;
+            for (const vk_resource *const *q = vk_resources; q < p && !seen; q++)
+                seen = !strcmp((*q)->group, (*p)->group);
+            if (!seen)
+                json_array_append_new(items, group_discovery((*p)->group));
+        }
+    }
+    json_t *doc = json_pack("{s:s, s:s, s:{}, s:o}", "kind", "APIGroupDiscoveryList", "apiVersion",
+                            "apidiscovery.k8s.io/v2", "metadata", "items", items);
+    char *body = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!body) {
+        vk_send_error(r, 500, "InternalError", "out of memory");
+        return;
+    }
+    unsigned char d[SHA512_DIGEST_LENGTH];
+    SHA512((const unsigned char *)body, strlen(body), d);
+    char etag[2 * SHA512_DIGEST_LENGTH + 3];
+    etag[0] = '"';
+    for (size_t i = 0; i < SHA512_DIGEST_LENGTH; i++)
+        snprintf(etag + 1 + 2 * i, 3, "%02X", d[i]);
+    etag[1 + 2 * SHA512_DIGEST_LENGTH] = '"';
+    etag[2 + 2 * SHA512_DIGEST_LENGTH] = 0;
+    vk_resp_header(r, "etag", etag);
+    vk_resp_header(r, "vary", "Accept");
+    vk_resp_header_set(r, "cache-control", "public");
+    const char *inm = vk_req_header(r, "if-none-match");
+    if (inm && !strcmp(inm, etag)) {
+        vk_resp_send(r, 304, NULL, NULL, 0);
+    } else {
+        size_t n = strlen(body);
+        body[n] = '\n';
+        vk_resp_send(r, 200, AGGREGATED_JSON, body, n + 1);
+    }
+    free(body);
+}
+
 void vk_discovery_handle(vk_req *r)
 {
     vk_server *s = r->conn->server;
@@ -116,6 +237,11 @@ void vk_discovery_handle(vk_req *r)
     size_t n = strlen(path);
     while (n > 1 && path[n - 1] == '/')
         path[--n] = 0;
+    if ((!strcmp(path, "/api") || !strcmp(path, "/apis")) &&
+        wants_aggregated(vk_req_header(r, "accept"))) {
+        send_aggregated(r, !strcmp(path, "/api"));
+        return;
+    }
     if (!strcmp(path, "/api")) {
         const char *host = strstr(s->url, "://");
         send_doc(r, json_pack("{s:s, s:[s], s:[{s:s, s:s}]}", "kind", "APIVersions", "versions",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/err.h"
 
@@ -144,6 +145,22 @@ int vk_resp_header(vk_req *r, const char *name, const char *value)
     for (char *p = n; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     return push_header(r, &r->resp_headers, &r->nresp_headers, &r->cap_resp_headers, n, v);
+}
+
+int vk_resp_header_set(vk_req *r, const char *name, const char *value)
+{
+    if (r->started)
+        return VK_EINVALID;
+    for (size_t i = 0; i < r->nresp_headers; i++) {
+        if (!strcasecmp(r->resp_headers[i].name, name)) {
+            char *v = vk_arena_strdup(&r->arena, value);
+            if (!v)
+                return -ENOMEM;
+            r->resp_headers[i].value = v;
+            return 0;
+        }
+    }
+    return vk_resp_header(r, name, value);
 }
 
 static int start(vk_req *r, int status, long long len)

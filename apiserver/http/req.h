@@ -144,6 +144,8 @@ static inline void vk_upgraded_close(vk_upgraded *u)
  * escaped, control characters dropped, duplicates sent once). Before the response
  * starts. */
 int vk_resp_warning(vk_req *r, const char *text);
+/* Replaces the value of a response header added before (or adds it). */
+int vk_resp_header_set(vk_req *r, const char *name, const char *value);
 /* Starts a streamed response (HTTP/1.1 chunked, HTTP/2 DATA frames). */
 int vk_resp_start(vk_req *r, int status);
 /* Writes body bytes of a started response. */

@@ -6,7 +6,7 @@ D=$WORK/data
 check "server starts" start_server "$D"
 raw() { admin_curl "$D" -H 'User-Agent: e2e' "$@"; }
 export -f raw
-export D VK_URL
+export D VK_URL WORK
 
 check "system namespaces exist" bash -c "kubectl get namespaces --no-headers | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'default kube-node-lease kube-public kube-system '"
 check "namespaces print as a Table with STATUS and AGE" bash -c "kubectl get namespaces | head -1 | grep -q '^NAME *STATUS *AGE'"
@@ -56,6 +56,18 @@ check "malformed JSON is 400" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -
 check "discovery: /api lists v1" bash -c "raw \$VK_URL/api | grep -q '\"versions\":\[\"v1\"\]'"
 check "discovery: namespaces with kube's storageVersionHash" bash -c "raw \$VK_URL/api/v1 | grep -q '\"name\":\"namespaces\",\"singularName\":\"namespace\",\"namespaced\":false,\"kind\":\"Namespace\".*\"shortNames\":\[\"ns\"\],\"storageVersionHash\":\"Q3oi5N2YM8M=\"'"
 check "discovery: trailing slashes answer alike" bash -c "[ \"\$(raw \$VK_URL/api/)\" = \"\$(raw \$VK_URL/api)\" ] && [ \"\$(raw \$VK_URL/apis/)\" = \"\$(raw \$VK_URL/apis)\" ]"
+AGG='Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json'
+export AGG
+check "aggregated discovery: /api is the core group as APIGroupDiscoveryList" bash -c "raw -D \$WORK/agg.h -H \"\$AGG\" \$VK_URL/api | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+assert d[\"kind\"]==\"APIGroupDiscoveryList\" and d[\"apiVersion\"]==\"apidiscovery.k8s.io/v2\", d
+g=d[\"items\"]
+assert len(g)==1 and g[0][\"metadata\"]=={} and g[0][\"versions\"][0][\"version\"]==\"v1\"
+r={x[\"resource\"]:x for x in g[0][\"versions\"][0][\"resources\"]}
+assert r[\"namespaces\"][\"scope\"]==\"Cluster\" and r[\"namespaces\"][\"responseKind\"]=={\"group\":\"\",\"version\":\"v1\",\"kind\":\"Namespace\"}
+assert [s[\"subresource\"] for s in r[\"namespaces\"][\"subresources\"]]==[\"finalize\",\"status\"]' && grep -qi '^content-type: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' \$WORK/agg.h && grep -qi '^cache-control: public' \$WORK/agg.h"
+check "aggregated discovery: a matching If-None-Match is 304" bash -c "etag=\$(raw -D - -o /dev/null -H \"\$AGG\" \$VK_URL/apis | sed -n 's/^etag: //Ip' | tr -d '\r'); [ \$(raw -o /dev/null -w '%{http_code}' -H \"\$AGG\" -H \"If-None-Match: \$etag\" \$VK_URL/apis) = 304 ]"
 check "kubectl api-resources lists namespaces" bash -c "kubectl api-resources --no-headers | grep -Eq '^namespaces +ns +v1 +false +Namespace'"
 
 for n in sel-a sel-b sel-c; do
