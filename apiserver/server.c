@@ -138,7 +138,31 @@ static void bootstrap_done(void *ud, int err, const char *json, size_t len, json
 }
 
 /* Creates obj as res in ns unless it exists. */
-static void ensure(vk_server *s, const vk_resource *res, const char *ns, json_t *obj)
+/* Sets the fields of want (borrowed, the ensured object) other than metadata. */
+static void set_fields(void *ud, json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)ud, k, v) if (strcmp(k, "metadata")) json_object_set(obj, k, v);
+}
+
+typedef struct reconcile_ctx {
+    vk_server *s;
+    json_t *want;
+} reconcile_ctx;
+
+static void reconciled(void *ud, int err, const char *json, size_t len, json_t *status)
+{
+    reconcile_ctx *c = ud;
+    json_decref(c->want);
+    bootstrap_done(c->s, err, json, len, status);
+    free(c);
+}
+
+/* Creates obj as res in ns unless it exists; with reconcile, an existing one gets obj's
+ * fields (those that name this server, which may have moved since the last start). */
+static void ensure(vk_server *s, const vk_resource *res, const char *ns, json_t *obj,
+                   bool reconcile)
 {
     const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
     char key[VK_KEY_MAX];
@@ -146,9 +170,14 @@ static void ensure(vk_server *s, const vk_resource *res, const char *ns, json_t 
     int klen = vk_key_build(key, sizeof key, vk_resource_id(res), ns ? ns : "", name);
     int rc = klen > 0 ? vk_store_get(s->store, key, (size_t)klen, &val, NULL) : klen;
     vk_buf_free(&val);
+    reconcile_ctx *c;
     if (rc == VK_ENOTFOUND) {
         s->bootstrap_pending++;
         vk_registry_create(s, res, ns, obj, false, bootstrap_done, s);
+    } else if (!rc && reconcile && (c = malloc(sizeof *c))) {
+        *c = (reconcile_ctx){s, json_incref(obj)};
+        s->bootstrap_pending++;
+        vk_registry_edit(s, res, ns, name, set_fields, obj, reconciled, c);
     }
     json_decref(obj);
 }
@@ -162,10 +191,36 @@ static void bootstrap_phase(vk_server *s)
                                             "kube-node-lease"};
         const vk_resource *ns = vk_resource_find("", "v1", "namespaces");
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-            ensure(s, ns, NULL, json_pack("{s:{s:s}}", "metadata", "name", names[i]));
+            ensure(s, ns, NULL, json_pack("{s:{s:s}}", "metadata", "name", names[i]), false);
     } else if (phase == 1) {
         /* The kubernetes Service: the first IP of the range, 443 to this server. */
         char ip[64];
+        /* ... and the Endpoints and EndpointSlice that point it at this server. */
+        const char *self = strchr(s->url, '/') ? s->url + 8 : s->url;
+        char addr[sizeof s->url];
+        snprintf(addr, sizeof addr, "%s", self);
+        char *colon = strrchr(addr, ':');
+        if (colon)
+            *colon = 0;
+        const char *host = addr[0] == '[' ? addr + 1 : addr;
+        if (host != addr)
+            addr[strlen(addr) - 1] = 0;
+        bool v6 = strchr(host, ':') != NULL;
+        ensure(s, vk_resource_find("", "v1", "endpoints"), "default",
+               json_pack("{s:{s:s, s:{s:s}}, s:[{s:[{s:s}], s:[{s:s, s:i, s:s}]}]}", "metadata",
+                         "name", "kubernetes", "labels", "endpointslice.kubernetes.io/skip-mirror",
+                         "true", "subsets", "addresses", "ip", host, "ports", "name", "https",
+                         "port", s->port, "protocol", "TCP"),
+               true);
+        ensure(s, vk_resource_find("discovery.k8s.io", "v1", "endpointslices"), "default",
+               json_pack("{s:{s:s, s:{s:s, s:s}}, s:s, s:[{s:[s], s:{s:b}}], s:[{s:s, s:s, "
+                         "s:i}]}",
+                         "metadata", "name", "kubernetes", "labels", "kubernetes.io/service-name",
+                         "kubernetes", "endpointslice.kubernetes.io/managed-by",
+                         "endpointslice-controller.k8s.io", "addressType", v6 ? "IPv6" : "IPv4",
+                         "endpoints", "addresses", host, "conditions", "ready", 1, "ports", "name",
+                         "https", "protocol", "TCP", "port", s->port),
+               true);
         if (!vk_cidr_first_ip(s->opts.service_cidr, ip, sizeof ip))
             ensure(s, vk_resource_find("", "v1", "services"), "default",
                    json_pack("{s:{s:s, s:{s:s, s:s}}, s:{s:[{s:s, s:s, s:i, s:i}], s:s, s:s, "
@@ -173,7 +228,8 @@ static void bootstrap_phase(vk_server *s)
                              "metadata", "name", "kubernetes", "labels", "component", "apiserver",
                              "provider", "kubernetes", "spec", "ports", "name", "https", "protocol",
                              "TCP", "port", 443, "targetPort", s->port, "clusterIP", ip, "type",
-                             "ClusterIP", "sessionAffinity", "None"));
+                             "ClusterIP", "sessionAffinity", "None"),
+                   false);
     } else {
         s->bootstrap_pending = 0;
         s->bootstrapped = true;

@@ -6,17 +6,19 @@
 #include "apiserver/server.h"
 
 extern const vk_resource vk_res_namespaces, vk_res_services, vk_res_configmaps, vk_res_secrets,
-    vk_res_serviceaccounts, vk_res_leases, vk_res_events;
+    vk_res_serviceaccounts, vk_res_leases, vk_res_events, vk_res_endpoints, vk_res_endpointslices;
 
 /* Every served resource, one line each, in discovery order. */
 const vk_resource *const vk_resources[] = {
     &vk_res_configmaps,      /* */
+    &vk_res_endpoints,       /* */
     &vk_res_events,          /* */
     &vk_res_namespaces,      /* */
     &vk_res_secrets,         /* */
     &vk_res_serviceaccounts, /* */
     &vk_res_services,        /* */
     &vk_res_leases,          /* coordination.k8s.io */
+    &vk_res_endpointslices,  /* discovery.k8s.io */
     NULL,
 };
 

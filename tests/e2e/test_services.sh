@@ -11,6 +11,9 @@ export D VK_URL WORK
 
 check "kubectl cluster-info" bash -c "kubectl cluster-info | grep -q 'Kubernetes control plane is running at $VK_URL'"
 check "the kubernetes Service has the first service IP and targets this server" bash -c "[ \"\$(kubectl get svc kubernetes -n default -o jsonpath='{.spec.clusterIP} {.spec.ports[0].port} {.spec.ports[0].targetPort} {.metadata.labels.component}')\" = \"10.96.0.1 443 ${VK_URL##*:} apiserver\" ]"
+check "the kubernetes Endpoints point at this server" bash -c "[ \"\$(kubectl get ep kubernetes -o jsonpath='{.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}')\" = \"\${VK_URL#https://}\" ]"
+check "the kubernetes EndpointSlice too (discovery.k8s.io)" bash -c "[ \"\$(kubectl get endpointslice kubernetes -o jsonpath='{.addressType} {.endpoints[0].addresses[0]} {.endpoints[0].conditions.ready} {.ports[0].port} {.metadata.labels.kubernetes\\.io/service-name}')\" = \"IPv4 127.0.0.1 true \${VK_URL##*:} kubernetes\" ]"
+check "an EndpointSlice without addressType is 422" bash -c "[ \$(raw -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{\"metadata\":{\"name\":\"x\"},\"endpoints\":[]}' \$VK_URL/apis/discovery.k8s.io/v1/namespaces/default/endpointslices) = 422 ]"
 check "kubectl create service clusterip" bash -c "kubectl create service clusterip web --tcp=80:8080 | grep -q 'service/web created'"
 check "defaults: type, sessionAffinity, protocol, targetPort, families" bash -c "[ \"\$(kubectl get svc web -o jsonpath='{.spec.type} {.spec.sessionAffinity} {.spec.ports[0].protocol} {.spec.ports[0].targetPort} {.spec.ipFamilies[0]} {.spec.ipFamilyPolicy} {.spec.internalTrafficPolicy}')\" = 'ClusterIP None TCP 8080 IPv4 SingleStack Cluster' ]"
 check "a ClusterIP is allocated from the range" bash -c "kubectl get svc web -o jsonpath='{.spec.clusterIP}' | grep -Eq '^10\\.(9[6-9]|10[0-9]|11[01])\\.[0-9]+\\.[0-9]+\$'"
