@@ -1,6 +1,8 @@
 package clientgo
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -67,13 +69,25 @@ func TestDiscoveryGroupsAndResources(t *testing.T) {
 							t.Errorf("namespaces: verbs %v lack %s", r.Verbs, v)
 						}
 					}
-					if r.StorageVersionHash == "" {
-						t.Errorf("namespaces: no storageVersionHash")
+					// client-go reads aggregated discovery (apidiscovery.k8s.io/v2), which
+					// carries no storageVersionHash; the legacy document does (below).
+					if r.StorageVersionHash != "" {
+						t.Errorf("namespaces: storageVersionHash %q from aggregated discovery", r.StorageVersionHash)
 					}
 				}
 			}
 			if !found {
 				t.Errorf("namespaces not found in v1 resources")
+			}
+			var legacy metav1.APIResourceList
+			raw, err := f.cs.Discovery().RESTClient().Get().AbsPath("/api/v1").SetHeader("Accept", "application/json").DoRaw(context.Background())
+			if err != nil || json.Unmarshal(raw, &legacy) != nil {
+				t.Fatalf("legacy /api/v1: %v", err)
+			}
+			for _, r := range legacy.APIResources {
+				if r.Name == "namespaces" && r.StorageVersionHash != "Q3oi5N2YM8M=" {
+					t.Errorf("legacy namespaces storageVersionHash %q, want kube's Q3oi5N2YM8M=", r.StorageVersionHash)
+				}
 			}
 		})
 	}
