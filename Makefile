@@ -50,7 +50,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(ASAN)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(REL)/bench/%)
 
-.PHONY: FORCE all deps run test unit e2e fuzz bench clean format check-format
+.PHONY: FORCE all deps run test unit e2e fuzz bench soak clean format check-format
 all: build/vkube
 
 deps:
@@ -125,6 +125,10 @@ bench: deps
 	@tools/deps.sh bench
 	@$(MAKE) --no-print-directory build/vkube $(BENCH_BIN)
 	@bench/run.sh
+
+# Long crash-safety soak: the kill -9 test for many more rounds (make test runs 25).
+soak: $(ASAN)/tests/test_storage_crash
+	VK_CRASH_ROUNDS=$${ROUNDS:-500} $(ASAN)/tests/test_storage_crash
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
