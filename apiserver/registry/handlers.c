@@ -981,7 +981,7 @@ json_t *vk_reg_parse_json(vk_req *r, const char *data, size_t len, json_t *dups)
     return NULL;
 }
 
-json_t *vk_reg_decode_body(vk_server *s, vk_req *r, json_t *dups)
+json_t *vk_reg_decode_body(vk_server *s, vk_req *r, const vk_gvk *want, json_t *dups)
 {
     const char *ct = vk_req_header(r, "content-type");
     size_t ctl = ct ? strcspn(ct, ";") : 0;
@@ -1001,14 +1001,35 @@ json_t *vk_reg_decode_body(vk_server *s, vk_req *r, json_t *dups)
     }
     json_t *obj = NULL;
     if (pb) {
-        int rc = vk_pb_decode_object((const uint8_t *)(r->body.data ? r->body.data : ""),
-                                     r->body.len, &obj);
+        /* Only the expected kind is decoded: an envelope naming any other type (some are
+         * recursive, e.g. JSONSchemaProps) never reaches the decoder. */
+        char *av = NULL, *kind = NULL;
+        const uint8_t *raw;
+        size_t rn;
+        int rc = vk_pb_envelope_decode((const uint8_t *)(r->body.data ? r->body.data : ""),
+                                       r->body.len, &av, &kind, &raw, &rn);
+        char want_av[160];
+        if (*want->group)
+            snprintf(want_av, sizeof want_av, "%s/%s", want->group, want->version);
+        else
+            snprintf(want_av, sizeof want_av, "%s", want->version);
+        if (!rc && ((*kind && strcmp(kind, want->kind)) ||
+                    (*av && strcmp(av, want_av) && !want->any_group))) {
+            vk_send_error(r, 400, "BadRequest",
+                          "the object provided is unrecognized (must be of type %s): %s/%s",
+                          want->kind, av, kind);
+            free(av);
+            free(kind);
+            return NULL;
+        }
+        if (!rc)
+            rc = vk_pb_to_json(want->group, want->version, want->kind, raw, rn, &obj);
+        free(av);
+        free(kind);
         if (rc) {
             vk_send_error(r, 400, "BadRequest",
-                          rc == VK_ENOTFOUND ? "no kind is registered for the type in the "
-                                               "protobuf envelope"
-                                             : "provided data does not appear to be a protobuf "
-                                               "message, or is malformed");
+                          "provided data does not appear to be a protobuf message, or is "
+                          "malformed");
             return NULL;
         }
     } else {
@@ -1028,7 +1049,8 @@ static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_
                       const vk_accept *acc)
 {
     json_t *dups = json_array();
-    json_t *obj = vk_reg_decode_body(s, r, dups);
+    vk_gvk gvk = {res->group, res->version, res->kind, false};
+    json_t *obj = vk_reg_decode_body(s, r, &gvk, dups);
     bool ok = obj && vk_reg_field_check(r, res, obj, dups);
     json_decref(dups);
     if (!ok) {

@@ -55,9 +55,14 @@ void vk_reg_mutate(struct vk_server *s, vk_req *r, const vk_resource *res, const
 /* Sends a stored object (JSON bytes without kind) in format fmt. */
 void vk_reg_reply(vk_req *r, int code, const vk_resource *res, const char *json, size_t len,
                   int fmt);
-/* The request body as a JSON object, from JSON or kube's protobuf (by Content-Type).
+/* The request body as a JSON object, from JSON or kube's protobuf (by Content-Type);
+ * a protobuf body must be of kind want.
  * Answers 415, 413 or 400 and returns NULL when it cannot. New reference. */
-json_t *vk_reg_decode_body(struct vk_server *s, vk_req *r, json_t *dups);
+typedef struct vk_gvk {
+    const char *group, *version, *kind;
+    bool any_group; /* options kinds (DeleteOptions) come as v1 or meta.k8s.io/v1 */
+} vk_gvk;
+json_t *vk_reg_decode_body(struct vk_server *s, vk_req *r, const vk_gvk *want, json_t *dups);
 /* Parses JSON; a duplicated key is kept (the last wins) and named in dups (may be
  * NULL); other syntax errors answer 400 and return NULL. New reference. */
 json_t *vk_reg_parse_json(vk_req *r, const char *data, size_t len, json_t *dups);

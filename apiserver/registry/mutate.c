@@ -480,7 +480,8 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
     json_t *body = NULL;
     json_t *dups = json_array();
     if (change == CH_UPDATE) {
-        if (!(body = vk_reg_decode_body(s, r, dups))) {
+        vk_gvk want = {res->group, res->version, res->kind, false};
+        if (!(body = vk_reg_decode_body(s, r, &want, dups))) {
             json_decref(dups);
             return;
         }
@@ -488,7 +489,8 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         vk_send_error(r, 413, "RequestEntityTooLarge", "Request entity too large: limit is %zu",
                       s->limits.max_body);
     } else if (r->body.len && change == CH_DELETE) {
-        body = vk_reg_decode_body(s, r, NULL); /* DeleteOptions, JSON or protobuf */
+        static const vk_gvk options = {"", "v1", "DeleteOptions", true};
+        body = vk_reg_decode_body(s, r, &options, NULL); /* JSON or protobuf */
     } else if (r->body.len) {
         body = vk_reg_parse_json(r, r->body.data, r->body.len, dups);
     } else if (change != CH_DELETE) {

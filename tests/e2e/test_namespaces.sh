@@ -94,6 +94,31 @@ while b:
     assert b\"k8s\\x00\" in ev; n+=1
 assert n>=5, n'"
 
+cat >"$WORK/pbbomb.py" <<'PY'
+# Sends protobuf bodies whose envelope names another kind, or nests 20000 levels deep.
+import ssl, sys, http.client
+d, hp = sys.argv[1], sys.argv[2]
+def varint(n):
+    out = b''
+    while True:
+        b = n & 0x7f; n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n: return out
+def field(num, data): return varint((num << 3) | 2) + varint(len(data)) + data
+raw = b''
+for i in range(20000): raw = field(1, raw)
+ctx = ssl.create_default_context(cafile=d + '/pki/ca.crt'); ctx.load_cert_chain(d + '/pki/admin.crt', d + '/pki/admin.key')
+host, port = hp.rsplit(':', 1)
+c = http.client.HTTPSConnection(host, int(port), context=ctx)
+for av, kind in ((b'apiextensions.k8s.io/v1', b'CustomResourceDefinition'), (b'v1', b'Namespace')):
+    body = b'k8s\x00' + field(1, field(1, av) + field(2, kind)) + field(2, raw)
+    c.request('POST', '/api/v1/namespaces', body=body, headers={'Content-Type': 'application/vnd.kubernetes.protobuf'})
+    r = c.getresponse(); text = r.read()
+    assert r.status == 400, (r.status, text)
+    print(kind.decode(), r.status, text[:120])
+PY
+check "protobuf envelopes of another kind or deep nesting are 400, not a crash" bash -c "python3 '$WORK/pbbomb.py' '$D' \"\${VK_URL#https://}\" && [ \$(raw -o /dev/null -w '%{http_code}' \$VK_URL/livez) = 200 ]"
+
 check "kill -9 then restart" bash -c "kill -9 $VK_PID"
 VK_PID=""
 check "server restarts on the same data" start_server "$D"
