@@ -114,8 +114,7 @@ static void put_label(vk_buf *b, const char *name, const char *v, bool first)
     vk_buf_puts(b, "\"");
 }
 
-void vk_metrics_observe_request(vk_metrics *m, const vk_request_labels *l, int code,
-                                double seconds)
+void vk_metrics_observe_request(vk_metrics *m, const vk_request_labels *l, int code, double seconds)
 {
     /* Label names sorted, as Prometheus clients print them; code is added at render. */
     vk_buf b = {0};
@@ -196,8 +195,8 @@ int vk_metrics_render(vk_metrics *m, vk_buf *out)
                      "# TYPE apiserver_request_total counter\n");
     for (int i = 0; i < NSLOTS; i++)
         for (series *s = m->total[i]; s; s = s->next)
-            vk_buf_printf(out, "apiserver_request_total{code=\"%s\",%s} %llu\n", s->code,
-                          s->labels, (unsigned long long)s->count);
+            vk_buf_printf(out, "apiserver_request_total{code=\"%s\",%s} %llu\n", s->code, s->labels,
+                          (unsigned long long)s->count);
     vk_buf_puts(out, "# HELP apiserver_request_duration_seconds [STABLE] Response latency "
                      "distribution in seconds for each verb, dry run value, group, version, "
                      "resource, subresource, scope and component.\n"

@@ -8,6 +8,7 @@
 
 #include "apiserver/auth/authn.h"
 #include "apiserver/auth/pki.h"
+#include "apiserver/auth/rbac.h"
 #include "apiserver/metrics.h"
 #include "apiserver/net/tls.h"
 #include "apiserver/registry/internal.h"
@@ -124,7 +125,7 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
 }
 
 /* Bootstrap runs in phases, each after the previous one is stored: the system
- * namespaces, then the objects that live in them. */
+ * namespaces and the RBAC policy, then the objects that live in them. */
 static void bootstrap_phase(vk_server *s);
 
 static void bootstrap_done(void *ud, int err, const char *json, size_t len, json_t *status)
@@ -192,6 +193,16 @@ static void bootstrap_phase(vk_server *s)
         const vk_resource *ns = vk_resource_find("", "v1", "namespaces");
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
             ensure(s, ns, NULL, json_pack("{s:{s:s}}", "metadata", "name", names[i]), false);
+        /* The bootstrap RBAC policy; objects a user changed are left as they are. */
+        json_t *policy = vk_rbac_bootstrap();
+        size_t i;
+        json_t *e;
+        json_array_foreach(policy, i, e)
+            ensure(s,
+                   vk_resource_find("rbac.authorization.k8s.io", "v1",
+                                    json_string_value(json_object_get(e, "resource"))),
+                   NULL, json_incref(json_object_get(e, "object")), false);
+        json_decref(policy);
     } else if (phase == 1) {
         /* The kubernetes Service: the first IP of the range, 443 to this server. */
         char ip[64];

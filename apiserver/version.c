@@ -33,12 +33,12 @@ json_t *vk_version_info(void)
     snprintf(smaj, sizeof smaj, "%d", major);
     snprintf(smin, sizeof smin, "%d", minor);
     snprintf(sprev, sizeof sprev, "%d", minor > 0 ? minor - 1 : 0);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                     "major", smaj, "minor", smin, "emulationMajor", smaj, "emulationMinor",
-                     smin, "minCompatibilityMajor", smaj, "minCompatibilityMinor", sprev,
-                     "gitVersion", VK_KUBE_VERSION, "gitCommit", VK_COMMIT, "gitTreeState",
-                     VK_TREE, "buildDate", VK_BUILD_DATE, "goVersion", "",
-                     "compiler", "vkube-c11", "platform", "linux/" VK_ARCH);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major",
+                     smaj, "minor", smin, "emulationMajor", smaj, "emulationMinor", smin,
+                     "minCompatibilityMajor", smaj, "minCompatibilityMinor", sprev, "gitVersion",
+                     VK_KUBE_VERSION, "gitCommit", VK_COMMIT, "gitTreeState", VK_TREE, "buildDate",
+                     VK_BUILD_DATE, "goVersion", "", "compiler", "vkube-c11", "platform",
+                     "linux/" VK_ARCH);
 }
 
 void vk_version_handle(vk_req *r)

@@ -22,8 +22,8 @@ void vk_log(int level, const char *module, const char *msg, const char *kvfmt, .
     char line[2048];
     vk_buf b = {0};
     int n = snprintf(line, sizeof line, "%c%02d%02d %02d:%02d:%02d.%06ld %7d %s] \"%s\"", lc,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (long)tv.tv_usec, (int)getpid(), module, msg);
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec,
+                     (int)getpid(), module, msg);
     if (n < 0)
         return;
     vk_buf_append(&b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);

@@ -235,33 +235,3 @@ bool vk_user_in_group(const vk_user *u, const char *g)
             return true;
     return false;
 }
-
-/* Matches a non-resource rule: an exact path, or a prefix ending in '*'. */
-static bool path_matches(const char *const *rules, size_t n, const char *path)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(rules[i]);
-        if (rules[i][l - 1] == '*' ? !strncmp(path, rules[i], l - 1) : !strcmp(path, rules[i]))
-            return true;
-    }
-    return false;
-}
-
-bool vk_authorize(const vk_req *r, const vk_reqinfo *ri)
-{
-    if (vk_user_in_group(&r->user, "system:masters"))
-        return true;
-    if (ri->is_resource || strcmp(ri->verb, "get"))
-        return false;
-    /* kube's bootstrap roles: system:public-info-viewer (everyone) and
-     * system:discovery (authenticated users). */
-    static const char *const public_info[] = {"/healthz", "/livez", "/readyz", "/version",
-                                              "/version/"};
-    static const char *const discovery[] = {"/api",     "/api/*",   "/apis",    "/apis/*",
-                                            "/healthz", "/livez",   "/openapi", "/openapi/*",
-                                            "/readyz",  "/version", "/version/"};
-    if (path_matches(public_info, sizeof public_info / sizeof public_info[0], r->path))
-        return true;
-    return vk_user_in_group(&r->user, "system:authenticated") &&
-           path_matches(discovery, sizeof discovery / sizeof discovery[0], r->path);
-}

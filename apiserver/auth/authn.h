@@ -1,4 +1,4 @@
-/* Authentication and (until RBAC lands) authorization of requests.
+/* Authentication of requests (authorization: auth/rbac.h).
  *
  * Authenticators, in kube's order: the verified client certificate (user = CN,
  * groups = O), then a bearer token from the static token file. A request that offers
@@ -26,12 +26,6 @@ void vk_tokens_free(vk_tokens *t);
 /* Fills r->user. 0, or VK_EINVALID when the credentials offered are not valid (401).
  * tokens may be NULL. */
 int vk_authenticate(vk_req *r, const vk_tokens *tokens);
-
-/* Decides whether r->user may do what ri describes. Until RBAC: system:masters may do
- * everything; everyone may read /healthz, /livez, /readyz and /version (kube's
- * system:public-info-viewer); authenticated users may also read discovery and OpenAPI
- * (system:discovery). */
-bool vk_authorize(const vk_req *r, const vk_reqinfo *ri);
 
 /* True when the user is in group g. */
 bool vk_user_in_group(const vk_user *u, const char *g);

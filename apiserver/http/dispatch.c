@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "apiserver/auth/authn.h"
+#include "apiserver/auth/rbac.h"
 #include "apiserver/discovery.h"
 #include "apiserver/health.h"
 #include "apiserver/registry/registry.h"
@@ -181,7 +182,8 @@ void vk_dispatch(vk_server *s, vk_req *r)
         return;
     }
     m->have_ri = true;
-    if (!vk_authorize(r, &m->ri)) {
+    vk_rbac_source policy = vk_rbac_store(s);
+    if (!vk_authorize(&policy, r, &m->ri)) {
         forbidden(r, &m->ri);
         return;
     }

@@ -10,8 +10,8 @@
 
 typedef struct vk_reqinfo {
     bool is_resource;
-    const char *verb; /* get list watch create update patch delete deletecollection proxy; or
-                         the lower-case method of a non-resource request */
+    const char *verb;       /* get list watch create update patch delete deletecollection proxy; or
+                               the lower-case method of a non-resource request */
     const char *api_prefix; /* "api" or "apis" */
     const char *group, *version, *resource, *subresource, *namespace_, *name;
     const char *parts[8]; /* the path's parts from the resource on */

@@ -74,8 +74,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     return 0;
 }
 
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name,
-                     size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+                     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
 {
     h2_session *s = ud;
     if (f->hd.type != NGHTTP2_HEADERS)
@@ -157,8 +157,8 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
     return 0;
 }
 
-static ssize_t data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
-                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud)
 {
     h2_stream *st = src->ptr;
     size_t avail = st->out.len - st->out_off;
@@ -299,16 +299,14 @@ static int h2_produce(vk_session *base, vk_buf *out)
 static bool h2_done(vk_session *base)
 {
     h2_session *s = (h2_session *)base;
-    return s->failed ||
-           (!nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng));
+    return s->failed || (!nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng));
 }
 
 static void h2_shutdown(vk_session *base)
 {
     h2_session *s = (h2_session *)base;
-    nghttp2_submit_goaway(s->ng, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(s->ng), NGHTTP2_NO_ERROR,
-                          NULL, 0);
+    nghttp2_submit_goaway(s->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s->ng),
+                          NGHTTP2_NO_ERROR, NULL, 0);
 }
 
 static void h2_free(vk_session *base)

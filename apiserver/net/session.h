@@ -21,7 +21,10 @@ typedef struct vk_limits {
 } vk_limits;
 
 /* kube-apiserver's: 3 MiB bodies, Go's 1 MiB header limit, 1000 streams. */
-#define VK_LIMITS_DEFAULT {3u << 20, 1u << 20, 1000}
+#define VK_LIMITS_DEFAULT                                                                          \
+    {                                                                                              \
+        3u << 20, 1u << 20, 1000                                                                   \
+    }
 
 typedef struct vk_session_cb {
     /* A complete request. The handler answers now or later (see req.h). */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apiserver/registry/resource.h"
 #include "common/timefmt.h"
 
 static bool alnum_lower(char c)
@@ -86,4 +87,35 @@ json_t *vk_cell_age(const json_t *obj)
     char buf[32];
     vk_human_duration((long long)(time(NULL) - t), buf, sizeof buf);
     return json_string(buf);
+}
+
+const char *vk_name_invalid(int rule, const char *name)
+{
+    switch (rule) {
+    case VK_NAME_LABEL:
+        return vk_is_dns1123_label(name)
+                   ? NULL
+                   : "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                     "characters or '-', and must start and end with an alphanumeric character "
+                     "(e.g. 'my-name',  or '123-abc', regex used for validation is "
+                     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+    case VK_NAME_PATH_SEGMENT:
+        /* kube's path.IsValidPathSegmentName. */
+        if (!strcmp(name, "."))
+            return "may not be '.'";
+        if (!strcmp(name, ".."))
+            return "may not be '..'";
+        if (strchr(name, '/'))
+            return "may not contain '/'";
+        if (strchr(name, '%'))
+            return "may not contain '%'";
+        return NULL;
+    default:
+        return vk_is_dns1123_subdomain(name)
+                   ? NULL
+                   : "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                     "characters, '-' or '.', and must start and end with an alphanumeric "
+                     "character (e.g. 'example.com', regex used for validation is "
+                     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+    }
 }

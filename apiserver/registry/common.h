@@ -17,6 +17,9 @@ bool vk_is_dns1123_subdomain(const char *s);
  * up to 63, prefix a DNS subdomain. */
 bool vk_is_qualified_name(const char *s);
 
+/* Why name breaks rule (enum vk_name_rule), in kube's words, or NULL when it does not. */
+const char *vk_name_invalid(int rule, const char *name);
+
 /* metadata.name. */
 json_t *vk_cell_name(const json_t *obj);
 /* kube's age of metadata.creationTimestamp ("<unknown>" without one). */

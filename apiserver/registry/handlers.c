@@ -871,18 +871,10 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
     vk_errlist errs = {0};
     if (!name || !*name) {
         vk_err_required(&errs, "metadata.name", "name or generateName is required");
-    } else if (res->name_is_label ? !vk_is_dns1123_label(name) : !vk_is_dns1123_subdomain(name)) {
-        vk_err_invalid(&errs, "metadata.name", json_object_get(meta, "name"),
-                       res->name_is_label
-                           ? "a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                             "characters or '-', and must start and end with an alphanumeric "
-                             "character (e.g. 'my-name',  or '123-abc', regex used for "
-                             "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-                           : "a lowercase RFC 1123 subdomain must consist of lower case "
-                             "alphanumeric characters, '-' or '.', and must start and end with "
-                             "an alphanumeric character (e.g. 'example.com', regex used for "
-                             "validation is "
-                             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+    } else {
+        const char *why = vk_name_invalid(res->name_rule, name);
+        if (why)
+            vk_err_invalid(&errs, "metadata.name", json_object_get(meta, "name"), why);
     }
     if (res->strategy && res->strategy->validate_create)
         res->strategy->validate_create(&ctx, obj, &errs);

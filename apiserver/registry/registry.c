@@ -5,20 +5,36 @@
 #include "apiserver/registry/resource.h"
 #include "apiserver/server.h"
 
-extern const vk_resource vk_res_namespaces, vk_res_services, vk_res_configmaps, vk_res_secrets,
-    vk_res_serviceaccounts, vk_res_leases, vk_res_events, vk_res_endpoints, vk_res_endpointslices;
+/* One declaration a line, so adding a resource is adding two lines. */
+extern const vk_resource vk_res_configmaps;
+extern const vk_resource vk_res_endpoints;
+extern const vk_resource vk_res_events;
+extern const vk_resource vk_res_namespaces;
+extern const vk_resource vk_res_secrets;
+extern const vk_resource vk_res_serviceaccounts;
+extern const vk_resource vk_res_services;
+extern const vk_resource vk_res_leases;
+extern const vk_resource vk_res_endpointslices;
+extern const vk_resource vk_res_clusterrolebindings;
+extern const vk_resource vk_res_clusterroles;
+extern const vk_resource vk_res_rolebindings;
+extern const vk_resource vk_res_roles;
 
 /* Every served resource, one line each, in discovery order. */
 const vk_resource *const vk_resources[] = {
-    &vk_res_configmaps,      /* */
-    &vk_res_endpoints,       /* */
-    &vk_res_events,          /* */
-    &vk_res_namespaces,      /* */
-    &vk_res_secrets,         /* */
-    &vk_res_serviceaccounts, /* */
-    &vk_res_services,        /* */
-    &vk_res_leases,          /* coordination.k8s.io */
-    &vk_res_endpointslices,  /* discovery.k8s.io */
+    &vk_res_configmaps,          /* */
+    &vk_res_endpoints,           /* */
+    &vk_res_events,              /* */
+    &vk_res_namespaces,          /* */
+    &vk_res_secrets,             /* */
+    &vk_res_serviceaccounts,     /* */
+    &vk_res_services,            /* */
+    &vk_res_leases,              /* coordination.k8s.io */
+    &vk_res_endpointslices,      /* discovery.k8s.io */
+    &vk_res_clusterrolebindings, /* rbac.authorization.k8s.io */
+    &vk_res_clusterroles,        /* */
+    &vk_res_rolebindings,        /* */
+    &vk_res_roles,               /* */
     NULL,
 };
 

@@ -99,9 +99,16 @@ typedef struct vk_resource {
      * start), and its destructor. Both optional. */
     void *(*state_new)(struct vk_server *s);
     void (*state_free)(void *state);
-    /* Name rule: true = DNS-1123 label (namespaces), false = DNS-1123 subdomain. */
-    bool name_is_label;
+    /* The rule names must follow (vk_name_rule; 0, the default, is a DNS-1123 subdomain). */
+    int name_rule;
 } vk_resource;
+
+/* Name rules, as kube's ValidateObjectMeta is given them per kind. */
+enum vk_name_rule {
+    VK_NAME_SUBDOMAIN,    /* most kinds */
+    VK_NAME_LABEL,        /* namespaces */
+    VK_NAME_PATH_SEGMENT, /* RBAC objects: anything a URL path segment can hold */
+};
 
 /* The storage id of a resource: FNV-1a of "group/plural", stable across versions and
  * restarts (storage keys begin with it). */

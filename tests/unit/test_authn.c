@@ -1,5 +1,5 @@
-/* Authentication (client certificates, static tokens, anonymous) and the pre-RBAC
- * authorizer. */
+/* Authentication (client certificates, static tokens, anonymous) and the RBAC
+ * authorizer, over kube's bootstrap policy plus test bindings held in memory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "apiserver/auth/authn.h"
+#include "apiserver/auth/rbac.h"
 #include "common/err.h"
 
 static vk_req *mkreq(const vk_conn_info *ci, const char *method, const char *path,
@@ -241,6 +242,53 @@ static void test_anonymous(void **state)
     vk_req_free(r);
 }
 
+/* A policy in memory: an array of {"resource": plural, "object": {...}}. */
+static json_t *policy;
+
+static const char *ns_of(const json_t *o)
+{
+    const char *ns =
+        json_string_value(json_object_get(json_object_get(o, "metadata"), "namespace"));
+    return ns ? ns : "";
+}
+
+static void mem_each_binding(void *ud, const char *plural, const char *ns,
+                             int (*fn)(void *, const json_t *), void *fnud)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach((json_t *)ud, i, e)
+    {
+        json_t *o = json_object_get(e, "object");
+        if (!strcmp(json_string_value(json_object_get(e, "resource")), plural) &&
+            !strcmp(ns_of(o), ns) && fn(fnud, o))
+            return;
+    }
+}
+
+static json_t *mem_get_role(void *ud, const char *plural, const char *ns, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach((json_t *)ud, i, e)
+    {
+        json_t *o = json_object_get(e, "object");
+        if (!strcmp(json_string_value(json_object_get(e, "resource")), plural) &&
+            !strcmp(ns_of(o), ns) &&
+            !strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
+                    name))
+            return json_incref(o);
+    }
+    return NULL;
+}
+
+static void add_policy(const char *resource, const char *object_json)
+{
+    json_t *o = json_loads(object_json, 0, NULL);
+    assert_non_null(o);
+    json_array_append_new(policy, json_pack("{s:s, s:o}", "resource", resource, "object", o));
+}
+
 /* Authenticates then authorizes method path. */
 static bool allowed(const vk_conn_info *ci, const char *method, const char *path, const char *authz,
                     const vk_tokens *t)
@@ -249,9 +297,25 @@ static bool allowed(const vk_conn_info *ci, const char *method, const char *path
     assert_int_equal(vk_authenticate(r, t), 0);
     vk_reqinfo ri;
     assert_int_equal(vk_reqinfo_parse(r, &ri), 0);
-    bool ok = vk_authorize(r, &ri);
+    vk_rbac_source src = {mem_each_binding, mem_get_role, policy};
+    bool ok = vk_authorize(&src, r, &ri);
     vk_req_free(r);
     return ok;
+}
+
+static int setup_policy(void **state)
+{
+    (void)state;
+    policy = vk_rbac_bootstrap();
+    return policy ? 0 : -1;
+}
+
+static int teardown_policy(void **state)
+{
+    (void)state;
+    json_decref(policy);
+    policy = NULL;
+    return 0;
 }
 
 static void test_authorize(void **state)
@@ -306,13 +370,84 @@ static void test_authorize(void **state)
     vk_tokens_free(t);
 }
 
+/* Roles and bindings a user writes: namespace scope, resourceNames, subresources,
+ * groups and service accounts, ClusterRoles bound in one namespace. */
+static void test_rbac_bindings(void **state)
+{
+    (void)state;
+    vk_conn_info none = {0};
+    vk_tokens *t =
+        parse("a,alice,1\nb,bob,2,\"devs,ops\"\nsa,system:serviceaccount:apps:builder,3\n");
+    add_policy("roles", "{\"metadata\":{\"name\":\"cm-reader\",\"namespace\":\"team\"},"
+                        "\"rules\":[{\"verbs\":[\"get\",\"list\",\"watch\"],\"apiGroups\":[\"\"],"
+                        "\"resources\":[\"configmaps\"]}]}");
+    add_policy("rolebindings",
+               "{\"metadata\":{\"name\":\"alice-cm\",\"namespace\":\"team\"},\"roleRef\":{"
+               "\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"Role\",\"name\":"
+               "\"cm-reader\"},\"subjects\":[{\"kind\":\"User\",\"name\":\"alice\"}]}");
+    add_policy("clusterroles",
+               "{\"metadata\":{\"name\":\"one-secret\"},\"rules\":[{\"verbs\":[\"get\",\"update\"],"
+               "\"apiGroups\":[\"\"],\"resources\":[\"secrets\",\"services/status\"],"
+               "\"resourceNames\":[\"tls\"]},{\"verbs\":[\"*\"],\"apiGroups\":[\"apps\"],"
+               "\"resources\":[\"*/scale\"]}]}");
+    add_policy("rolebindings",
+               "{\"metadata\":{\"name\":\"devs\",\"namespace\":\"prod\"},\"roleRef\":{\"apiGroup\":"
+               "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"one-secret\"},"
+               "\"subjects\":[{\"kind\":\"Group\",\"name\":\"devs\"},{\"kind\":\"ServiceAccount\","
+               "\"name\":\"builder\",\"namespace\":\"apps\"}]}");
+    /* A binding whose Role does not exist grants nothing. */
+    add_policy("rolebindings",
+               "{\"metadata\":{\"name\":\"dangling\",\"namespace\":\"prod\"},\"roleRef\":{"
+               "\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"Role\",\"name\":\"gone\"},"
+               "\"subjects\":[{\"kind\":\"User\",\"name\":\"alice\"}]}");
+
+    static const struct {
+        const char *who, *method, *path;
+        bool want;
+    } cases[] = {
+        {"a", "GET", "/api/v1/namespaces/team/configmaps", true},
+        {"a", "GET", "/api/v1/namespaces/team/configmaps/x", true},
+        {"a", "POST", "/api/v1/namespaces/team/configmaps", false},
+        {"a", "GET", "/api/v1/namespaces/other/configmaps", false},
+        {"a", "GET", "/api/v1/configmaps", false}, /* all namespaces: cluster scope */
+        {"a", "GET", "/api/v1/namespaces/team/secrets", false},
+        {"a", "GET", "/api/v1/namespaces/prod/configmaps", false},
+        {"b", "GET", "/api/v1/namespaces/prod/secrets/tls", true},
+        {"b", "PUT", "/api/v1/namespaces/prod/secrets/tls", true},
+        {"b", "GET", "/api/v1/namespaces/prod/secrets/other", false},
+        {"b", "GET", "/api/v1/namespaces/prod/secrets", false}, /* list has no name */
+        {"b", "DELETE", "/api/v1/namespaces/prod/secrets/tls", false},
+        {"b", "GET", "/api/v1/namespaces/team/secrets/tls", false},
+        {"b", "PUT", "/api/v1/namespaces/prod/services/tls/status", true},
+        {"b", "PUT", "/api/v1/namespaces/prod/services/tls", false},
+        {"b", "PATCH", "/apis/apps/v1/namespaces/prod/deployments/d/scale", true},
+        {"b", "PATCH", "/apis/apps/v1/namespaces/prod/deployments/d", false},
+        {"sa", "GET", "/api/v1/namespaces/prod/secrets/tls", true},
+        {"sa", "GET", "/api/v1/namespaces/team/configmaps", false},
+        {"a", "GET", "/api", true}, /* system:discovery for every authenticated user */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char authz[32];
+        snprintf(authz, sizeof authz, "Bearer %s", cases[i].who);
+        if (allowed(&none, cases[i].method, cases[i].path, authz, t) != cases[i].want)
+            fail_msg("%s %s %s: want %s", cases[i].who, cases[i].method, cases[i].path,
+                     cases[i].want ? "allowed" : "denied");
+    }
+    vk_tokens_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens_csv),       cmocka_unit_test(test_tokens_duplicate_last_wins),
-        cmocka_unit_test(test_tokens_malformed), cmocka_unit_test(test_tokens_load),
-        cmocka_unit_test(test_bearer_mismatch),  cmocka_unit_test(test_cert_identity_wins),
-        cmocka_unit_test(test_anonymous),        cmocka_unit_test(test_authorize),
+        cmocka_unit_test(test_tokens_csv),
+        cmocka_unit_test(test_tokens_duplicate_last_wins),
+        cmocka_unit_test(test_tokens_malformed),
+        cmocka_unit_test(test_tokens_load),
+        cmocka_unit_test(test_bearer_mismatch),
+        cmocka_unit_test(test_cert_identity_wins),
+        cmocka_unit_test(test_anonymous),
+        cmocka_unit_test_setup_teardown(test_authorize, setup_policy, teardown_policy),
+        cmocka_unit_test_setup_teardown(test_rbac_bindings, setup_policy, teardown_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

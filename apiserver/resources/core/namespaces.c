@@ -148,5 +148,5 @@ const vk_resource vk_res_namespaces = {
     .strategy = &strategy,
     .columns = columns,
     .ncolumns = sizeof columns / sizeof columns[0],
-    .name_is_label = true,
+    .name_rule = VK_NAME_LABEL,
 };

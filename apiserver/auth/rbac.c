@@ -1,0 +1,242 @@
+#include "apiserver/auth/rbac.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "apiserver/auth/authn.h"
+#include "apiserver/registry/resource.h"
+#include "apiserver/server.h"
+#include "common/buf.h"
+#include "storage/store.h"
+
+static bool has(const json_t *arr, const char *v)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i,
+                       x) if (json_is_string(x) && (!strcmp(json_string_value(x), "*") ||
+                                                    !strcmp(json_string_value(x), v))) return true;
+    return false;
+}
+
+/* nonResourceURLs: exact, "*", or a prefix ending in "*". */
+static bool url_matches(const json_t *arr, const char *path)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        const char *u = json_string_value(x);
+        size_t l = u ? strlen(u) : 0;
+        if (l && (u[l - 1] == '*' ? !strncmp(path, u, l - 1) : !strcmp(path, u)))
+            return true;
+    }
+    return false;
+}
+
+static bool rule_allows(const json_t *rule, const vk_reqinfo *ri, const char *path)
+{
+    if (!has(json_object_get(rule, "verbs"), ri->verb))
+        return false;
+    if (!ri->is_resource)
+        return url_matches(json_object_get(rule, "nonResourceURLs"), path);
+    if (!has(json_object_get(rule, "apiGroups"), ri->group))
+        return false;
+    json_t *res = json_object_get(rule, "resources");
+    char combined[320];
+    snprintf(combined, sizeof combined, "%s%s%s", ri->resource, *ri->subresource ? "/" : "",
+             ri->subresource);
+    bool ok = has(res, combined);
+    if (!ok && *ri->subresource) {
+        char any[160];
+        snprintf(any, sizeof any, "*/%s", ri->subresource);
+        ok = has(res, any);
+    }
+    if (!ok)
+        return false;
+    json_t *names = json_object_get(rule, "resourceNames");
+    return !json_array_size(names) || (*ri->name && has(names, ri->name));
+}
+
+static bool subject_matches(const json_t *subj, const vk_user *u, const char *binding_ns)
+{
+    const char *kind = json_string_value(json_object_get(subj, "kind"));
+    const char *name = json_string_value(json_object_get(subj, "name"));
+    if (!kind || !name)
+        return false;
+    if (!strcmp(kind, "User"))
+        return u->name && !strcmp(u->name, name);
+    if (!strcmp(kind, "Group")) {
+        for (const char **g = u->groups; g && *g; g++)
+            if (!strcmp(*g, name))
+                return true;
+        return false;
+    }
+    if (!strcmp(kind, "ServiceAccount")) {
+        const char *ns = json_string_value(json_object_get(subj, "namespace"));
+        char want[600];
+        snprintf(want, sizeof want, "system:serviceaccount:%s:%s", ns && *ns ? ns : binding_ns,
+                 name);
+        return u->name && !strcmp(u->name, want);
+    }
+    return false;
+}
+
+typedef struct ctx {
+    const vk_rbac_source *src;
+    const vk_user *u;
+    const vk_reqinfo *ri;
+    const char *path;
+    bool allowed;
+} ctx;
+
+/* A binding visitor: follows roleRef when a subject is the user. 0 to go on. */
+static int visit_binding(void *ud, const json_t *b)
+{
+    ctx *c = ud;
+    const char *bns =
+        json_string_value(json_object_get(json_object_get(b, "metadata"), "namespace"));
+    bool bound = false;
+    size_t i;
+    json_t *subj;
+    json_array_foreach(json_object_get(b, "subjects"), i, subj) bound |=
+        subject_matches(subj, c->u, bns ? bns : "");
+    if (!bound)
+        return 0;
+    json_t *ref = json_object_get(b, "roleRef");
+    const char *kind = json_string_value(json_object_get(ref, "kind"));
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    json_t *role = NULL;
+    if (kind && name && !strcmp(kind, "Role") && bns)
+        role = c->src->get_role(c->src->ud, "roles", bns, name);
+    else if (kind && name && !strcmp(kind, "ClusterRole"))
+        role = c->src->get_role(c->src->ud, "clusterroles", "", name);
+    json_t *rule;
+    json_array_foreach(json_object_get(role, "rules"), i, rule) c->allowed |=
+        rule_allows(rule, c->ri, c->path);
+    json_decref(role);
+    return c->allowed;
+}
+
+bool vk_rbac_decide(const vk_rbac_source *src, const vk_user *u, const vk_reqinfo *ri,
+                    const char *path)
+{
+    ctx c = {src, u, ri, path, false};
+    src->each_binding(src->ud, "clusterrolebindings", "", visit_binding, &c);
+    /* RoleBindings grant only inside their namespace (a namespace's own path included). */
+    if (!c.allowed && ri->is_resource && *ri->namespace_)
+        src->each_binding(src->ud, "rolebindings", ri->namespace_, visit_binding, &c);
+    return c.allowed;
+}
+
+/* The policy in the store. */
+static const vk_resource *rbac_res(const char *plural)
+{
+    return vk_resource_find("rbac.authorization.k8s.io", "v1", plural);
+}
+
+static json_t *store_get_role(void *ud, const char *plural, const char *ns, const char *name)
+{
+    vk_server *s = ud;
+    char key[VK_KEY_MAX];
+    vk_buf val = {0};
+    int klen = vk_key_build(key, sizeof key, vk_resource_id(rbac_res(plural)), ns, name);
+    json_t *o = NULL;
+    if (s->store && klen > 0 && !vk_store_get(s->store, key, (size_t)klen, &val, NULL))
+        o = json_loadb(val.data, val.len, 0, NULL);
+    vk_buf_free(&val);
+    return o;
+}
+
+/* Takes every binding out of the read first: a visitor must not call the store. */
+static int store_collect(void *ud, const vk_kv *kv)
+{
+    json_array_append_new(ud, json_loadb(kv->val, kv->val_len, 0, NULL));
+    return 1;
+}
+
+static void store_each_binding(void *ud, const char *plural, const char *ns,
+                               int (*fn)(void *, const json_t *), void *fnud)
+{
+    vk_server *s = ud;
+    char prefix[VK_KEY_MAX];
+    int plen =
+        vk_key_prefix(prefix, sizeof prefix, vk_resource_id(rbac_res(plural)), *ns ? ns : NULL);
+    vk_list_opts o = {.prefix = prefix, .prefix_len = (size_t)plen};
+    vk_list_info info;
+    json_t *all = json_array();
+    if (s->store && plen > 0)
+        vk_store_list(s->store, &o, store_collect, all, &info);
+    size_t i;
+    json_t *b;
+    json_array_foreach(all, i, b) if (b && fn(fnud, b)) break;
+    json_decref(all);
+}
+
+vk_rbac_source vk_rbac_store(vk_server *s)
+{
+    return (vk_rbac_source){store_each_binding, store_get_role, s};
+}
+
+bool vk_authorize(const vk_rbac_source *src, const vk_req *r, const vk_reqinfo *ri)
+{
+    /* kube's privileged group, allowed before any authorizer runs. */
+    return vk_user_in_group(&r->user, "system:masters") ||
+           vk_rbac_decide(src, &r->user, ri, r->path);
+}
+
+json_t *vk_rbac_bootstrap(void)
+{
+    static const char *const policy =
+        "["
+        "{\"resource\":\"clusterroles\",\"object\":{\"metadata\":{\"name\":\"cluster-admin\"},"
+        "\"rules\":[{\"verbs\":[\"*\"],\"apiGroups\":[\"*\"],\"resources\":[\"*\"]},"
+        "{\"verbs\":[\"*\"],\"nonResourceURLs\":[\"*\"]}]}},"
+        "{\"resource\":\"clusterroles\",\"object\":{\"metadata\":{\"name\":\"system:discovery\"},"
+        "\"rules\":[{\"verbs\":[\"get\"],\"nonResourceURLs\":[\"/api\",\"/api/*\",\"/apis\","
+        "\"/apis/*\",\"/healthz\",\"/livez\",\"/openapi\",\"/openapi/*\",\"/readyz\","
+        "\"/version\",\"/version/\"]}]}},"
+        "{\"resource\":\"clusterroles\",\"object\":{\"metadata\":{\"name\":"
+        "\"system:public-info-viewer\"},\"rules\":[{\"verbs\":[\"get\"],\"nonResourceURLs\":"
+        "[\"/healthz\",\"/livez\",\"/readyz\",\"/version\",\"/version/\"]}]}},"
+        "{\"resource\":\"clusterroles\",\"object\":{\"metadata\":{\"name\":\"system:basic-user\"},"
+        "\"rules\":[{\"verbs\":[\"create\"],\"apiGroups\":[\"authorization.k8s.io\"],"
+        "\"resources\":[\"selfsubjectaccessreviews\",\"selfsubjectrulesreviews\"]},"
+        "{\"verbs\":[\"create\"],\"apiGroups\":[\"authentication.k8s.io\"],"
+        "\"resources\":[\"selfsubjectreviews\"]}]}},"
+        "{\"resource\":\"clusterrolebindings\",\"object\":{\"metadata\":{\"name\":"
+        "\"cluster-admin\"},\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":"
+        "\"ClusterRole\",\"name\":\"cluster-admin\"},\"subjects\":[{\"kind\":\"Group\","
+        "\"apiGroup\":\"rbac.authorization.k8s.io\",\"name\":\"system:masters\"}]}},"
+        "{\"resource\":\"clusterrolebindings\",\"object\":{\"metadata\":{\"name\":"
+        "\"system:discovery\"},\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\","
+        "\"kind\":\"ClusterRole\",\"name\":\"system:discovery\"},\"subjects\":[{\"kind\":"
+        "\"Group\",\"apiGroup\":\"rbac.authorization.k8s.io\",\"name\":"
+        "\"system:authenticated\"}]}},"
+        "{\"resource\":\"clusterrolebindings\",\"object\":{\"metadata\":{\"name\":"
+        "\"system:public-info-viewer\"},\"roleRef\":{\"apiGroup\":"
+        "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":"
+        "\"system:public-info-viewer\"},\"subjects\":[{\"kind\":\"Group\",\"apiGroup\":"
+        "\"rbac.authorization.k8s.io\",\"name\":\"system:authenticated\"},{\"kind\":\"Group\","
+        "\"apiGroup\":\"rbac.authorization.k8s.io\",\"name\":\"system:unauthenticated\"}]}},"
+        "{\"resource\":\"clusterrolebindings\",\"object\":{\"metadata\":{\"name\":"
+        "\"system:basic-user\"},\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\","
+        "\"kind\":\"ClusterRole\",\"name\":\"system:basic-user\"},\"subjects\":[{\"kind\":"
+        "\"Group\",\"apiGroup\":\"rbac.authorization.k8s.io\",\"name\":"
+        "\"system:authenticated\"}]}}"
+        "]";
+    json_t *p = json_loads(policy, 0, NULL);
+    /* kube marks its bootstrap policy so that it is reconciled at every start. */
+    size_t i;
+    json_t *e;
+    json_array_foreach(p, i, e)
+    {
+        json_t *meta = json_object_get(json_object_get(e, "object"), "metadata");
+        json_object_set_new(meta, "labels",
+                            json_pack("{s:s}", "kubernetes.io/bootstrapping", "rbac-defaults"));
+        json_object_set_new(
+            meta, "annotations",
+            json_pack("{s:s}", "rbac.authorization.kubernetes.io/autoupdate", "true"));
+    }
+    return p;
+}

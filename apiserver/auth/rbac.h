@@ -1,0 +1,41 @@
+/* The RBAC authorizer: a request is allowed when a rule of a Role or ClusterRole bound
+ * to the user (by name, group or service account) covers its verb, API group, resource
+ * (and subresource), name, or non-resource path, as rbac/v1 defines rule matching. */
+#ifndef VK_AUTH_RBAC_H
+#define VK_AUTH_RBAC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "apiserver/http/reqinfo.h"
+
+struct vk_server;
+
+/* Where the policy comes from: the store, or (in tests) anything else. */
+typedef struct vk_rbac_source {
+    /* Calls fn with each binding of plural ("clusterrolebindings", or "rolebindings" of
+     * namespace ns) until fn returns non-zero. */
+    void (*each_binding)(void *ud, const char *plural, const char *ns,
+                         int (*fn)(void *fnud, const json_t *binding), void *fnud);
+    /* The role plural ("roles" or "clusterroles") ns/name, a new reference, or NULL. */
+    json_t *(*get_role)(void *ud, const char *plural, const char *ns, const char *name);
+    void *ud;
+} vk_rbac_source;
+
+/* True when a rule bound to u covers ri (path for non-resource rules). */
+bool vk_rbac_decide(const vk_rbac_source *src, const vk_user *u, const vk_reqinfo *ri,
+                    const char *path);
+
+/* The policy in s's store. */
+vk_rbac_source vk_rbac_store(struct vk_server *s);
+
+/* Whether r->user may do what ri describes: system:masters may do everything (kube's
+ * privileged group); everyone else as src's policy says. */
+bool vk_authorize(const vk_rbac_source *src, const vk_req *r, const vk_reqinfo *ri);
+
+/* The bootstrap policy kube-apiserver creates (cluster-admin for system:masters, the
+ * discovery, public-info and basic-user roles), as objects for the registry. Each
+ * element is {"resource": plural, "object": {...}}. New reference. */
+json_t *vk_rbac_bootstrap(void);
+
+#endif

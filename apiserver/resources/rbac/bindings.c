@@ -1,0 +1,125 @@
+/* rbac.authorization.k8s.io/v1 RoleBinding and ClusterRoleBinding: roleRef is required
+ * and immutable; subjects name a kind kube knows. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "apiserver/registry/common.h"
+#include "apiserver/registry/resource.h"
+
+static void validate(const json_t *obj, bool cluster, vk_errlist *errs)
+{
+    json_t *ref = json_object_get(obj, "roleRef");
+    const char *kind = json_string_value(json_object_get(ref, "kind"));
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    if (!kind || !*kind)
+        vk_err_required(errs, "roleRef.kind", "");
+    else if (strcmp(kind, "ClusterRole") && (cluster || strcmp(kind, "Role"))) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Unsupported value: \"%.64s\": supported values: %s", kind,
+                 cluster ? "\"ClusterRole\"" : "\"ClusterRole\", \"Role\"");
+        vk_errlist_add(errs, "FieldValueNotSupported", "roleRef.kind", msg);
+    }
+    if (!name || !*name)
+        vk_err_required(errs, "roleRef.name", "");
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(obj, "subjects"), i, s)
+    {
+        const char *k = json_string_value(json_object_get(s, "kind"));
+        char f[64];
+        snprintf(f, sizeof f, "subjects[%zu].kind", i);
+        if (!k || (strcmp(k, "User") && strcmp(k, "Group") && strcmp(k, "ServiceAccount"))) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "Unsupported value: \"%.64s\": supported values: \"Group\", "
+                     "\"ServiceAccount\", \"User\"",
+                     k ? k : "");
+            vk_errlist_add(errs, "FieldValueNotSupported", f, msg);
+        }
+        snprintf(f, sizeof f, "subjects[%zu].name", i);
+        if (!json_string_length(json_object_get(s, "name")))
+            vk_err_required(errs, f, "");
+    }
+}
+
+static void validate_update(const json_t *obj, const json_t *old, bool cluster, vk_errlist *errs)
+{
+    validate(obj, cluster, errs);
+    json_t *ref = json_object_get(obj, "roleRef"), *oref = json_object_get(old, "roleRef");
+    if (!json_equal(ref, oref))
+        vk_errlist_add(errs, "FieldValueInvalid", "roleRef",
+                       "Invalid value: cannot change roleRef");
+}
+
+static void rb_create(vk_ctx *c, const json_t *obj, vk_errlist *errs)
+{
+    validate(obj, false, errs);
+}
+
+static void rb_update(vk_ctx *c, const json_t *obj, const json_t *old, vk_errlist *errs)
+{
+    validate_update(obj, old, false, errs);
+}
+
+static void crb_create(vk_ctx *c, const json_t *obj, vk_errlist *errs)
+{
+    validate(obj, true, errs);
+}
+
+static void crb_update(vk_ctx *c, const json_t *obj, const json_t *old, vk_errlist *errs)
+{
+    validate_update(obj, old, true, errs);
+}
+
+static json_t *cell_role(const json_t *o)
+{
+    json_t *ref = json_object_get(o, "roleRef");
+    char buf[320];
+    const char *k = json_string_value(json_object_get(ref, "kind"));
+    const char *n = json_string_value(json_object_get(ref, "name"));
+    snprintf(buf, sizeof buf, "%s/%s", k ? k : "", n ? n : "");
+    return json_string(buf);
+}
+
+static const vk_strategy rb_strategy = {.validate_create = rb_create, .validate_update = rb_update};
+static const vk_strategy crb_strategy = {.validate_create = crb_create,
+                                         .validate_update = crb_update};
+
+static const vk_column columns[] = {
+    {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
+    {"Role", "string", "", "The role the binding grants.", 0, cell_role},
+    {"Age", "string", "", VK_DESC_AGE, 0, vk_cell_age},
+};
+
+#define RBAC_VERBS                                                                                 \
+    {                                                                                              \
+        "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"          \
+    }
+
+const vk_resource vk_res_rolebindings = {
+    .group = "rbac.authorization.k8s.io",
+    .name_rule = VK_NAME_PATH_SEGMENT,
+    .version = "v1",
+    .plural = "rolebindings",
+    .singular = "rolebinding",
+    .kind = "RoleBinding",
+    .verbs = RBAC_VERBS,
+    .flags = VK_NAMESPACED,
+    .strategy = &rb_strategy,
+    .columns = columns,
+    .ncolumns = sizeof columns / sizeof columns[0],
+};
+
+const vk_resource vk_res_clusterrolebindings = {
+    .group = "rbac.authorization.k8s.io",
+    .name_rule = VK_NAME_PATH_SEGMENT,
+    .version = "v1",
+    .plural = "clusterrolebindings",
+    .singular = "clusterrolebinding",
+    .kind = "ClusterRoleBinding",
+    .verbs = RBAC_VERBS,
+    .strategy = &crb_strategy,
+    .columns = columns,
+    .ncolumns = sizeof columns / sizeof columns[0],
+};
