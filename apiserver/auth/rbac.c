@@ -1,6 +1,7 @@
 #include "apiserver/auth/rbac.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "apiserver/auth/authn.h"
@@ -87,8 +88,29 @@ typedef struct ctx {
     const vk_user *u;
     const vk_reqinfo *ri;
     const char *path;
+    char *why;
+    size_t whylen;
     bool allowed;
 } ctx;
+
+/* kube's description of what allowed a request: "RBAC: allowed by RoleBinding
+ * \"name/ns\" of Role \"r\" to User \"alice\"". */
+static void describe(ctx *c, const json_t *b, const json_t *subj, const char *bns)
+{
+    if (!c->why)
+        return;
+    const json_t *ref = json_object_get(b, "roleRef");
+    const char *bname = json_string_value(json_object_get(json_object_get(b, "metadata"), "name"));
+    const char *kind = json_string_value(json_object_get(subj, "kind"));
+    const char *sns = json_string_value(json_object_get(subj, "namespace"));
+    bool sa = !strcmp(kind, "ServiceAccount");
+    snprintf(c->why, c->whylen, "RBAC: allowed by %s \"%s%s%s\" of %s \"%s\" to %s \"%s%s%s\"",
+             *bns ? "RoleBinding" : "ClusterRoleBinding", bname ? bname : "", *bns ? "/" : "", bns,
+             json_string_value(json_object_get(ref, "kind")),
+             json_string_value(json_object_get(ref, "name")), kind,
+             json_string_value(json_object_get(subj, "name")), sa ? "/" : "",
+             sa ? (sns && *sns ? sns : bns) : "");
+}
 
 /* A binding visitor: follows roleRef when a subject is the user. 0 to go on. */
 static int visit_binding(void *ud, const json_t *b)
@@ -96,18 +118,19 @@ static int visit_binding(void *ud, const json_t *b)
     ctx *c = ud;
     const char *bns =
         json_string_value(json_object_get(json_object_get(b, "metadata"), "namespace"));
-    bool bound = false;
+    bns = bns ? bns : "";
+    const json_t *bound = NULL;
     size_t i;
     json_t *subj;
-    json_array_foreach(json_object_get(b, "subjects"), i, subj) bound |=
-        subject_matches(subj, c->u, bns ? bns : "");
+    json_array_foreach(json_object_get(b, "subjects"), i,
+                       subj) if (!bound && subject_matches(subj, c->u, bns)) bound = subj;
     if (!bound)
         return 0;
     json_t *ref = json_object_get(b, "roleRef");
     const char *kind = json_string_value(json_object_get(ref, "kind"));
     const char *name = json_string_value(json_object_get(ref, "name"));
     json_t *role = NULL;
-    if (kind && name && !strcmp(kind, "Role") && bns)
+    if (kind && name && !strcmp(kind, "Role") && *bns)
         role = c->src->get_role(c->src->ud, "roles", bns, name);
     else if (kind && name && !strcmp(kind, "ClusterRole"))
         role = c->src->get_role(c->src->ud, "clusterroles", "", name);
@@ -115,13 +138,17 @@ static int visit_binding(void *ud, const json_t *b)
     json_array_foreach(json_object_get(role, "rules"), i, rule) c->allowed |=
         rule_allows(rule, c->ri, c->path);
     json_decref(role);
+    if (c->allowed)
+        describe(c, b, bound, bns);
     return c->allowed;
 }
 
 bool vk_rbac_decide(const vk_rbac_source *src, const vk_user *u, const vk_reqinfo *ri,
-                    const char *path)
+                    const char *path, char *why, size_t whylen)
 {
-    ctx c = {src, u, ri, path, false};
+    ctx c = {src, u, ri, path, why, whylen, false};
+    if (why && whylen)
+        *why = 0;
     src->each_binding(src->ud, "clusterrolebindings", "", visit_binding, &c);
     /* RoleBindings grant only inside their namespace (a namespace's own path included). */
     if (!c.allowed && ri->is_resource && *ri->namespace_)
@@ -182,7 +209,7 @@ bool vk_authorize(const vk_rbac_source *src, const vk_req *r, const vk_reqinfo *
 {
     /* kube's privileged group, allowed before any authorizer runs. */
     return vk_user_in_group(&r->user, "system:masters") ||
-           vk_rbac_decide(src, &r->user, ri, r->path);
+           vk_rbac_decide(src, &r->user, ri, r->path, NULL, 0);
 }
 
 json_t *vk_rbac_bootstrap(void)

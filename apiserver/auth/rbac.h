@@ -22,9 +22,10 @@ typedef struct vk_rbac_source {
     void *ud;
 } vk_rbac_source;
 
-/* True when a rule bound to u covers ri (path for non-resource rules). */
+/* True when a rule bound to u covers ri (path for non-resource rules). When why is not
+ * NULL it gets kube's reason for an allow ("RBAC: allowed by ..."), or "". */
 bool vk_rbac_decide(const vk_rbac_source *src, const vk_user *u, const vk_reqinfo *ri,
-                    const char *path);
+                    const char *path, char *why, size_t whylen);
 
 /* The policy in s's store. */
 vk_rbac_source vk_rbac_store(struct vk_server *s);

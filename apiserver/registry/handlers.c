@@ -1037,6 +1037,32 @@ json_t *vk_reg_decode_body(vk_server *s, vk_req *r, const vk_gvk *want, json_t *
     return obj;
 }
 
+/* A review is validated and answered with its status, 201 as kube does; nothing is
+ * stored. Takes obj. */
+static void answer_review(vk_server *s, vk_req *r, const vk_resource *res, json_t *obj,
+                          const vk_accept *acc)
+{
+    vk_ctx ctx = vk_resource_ctx(s, res);
+    vk_errlist errs = {0};
+    res->review(&ctx, r, obj, &errs);
+    if (errs.causes) {
+        vk_send_status(r, vk_reg_invalid(res, "", &errs));
+        json_decref(errs.causes);
+        json_decref(obj);
+        return;
+    }
+    json_t *out = vk_reg_canonical(res, obj);
+    json_object_del(json_object_get(out, "metadata"), "resourceVersion");
+    char *json = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (json)
+        vk_reg_reply(r, 201, res, json, strlen(json), acc->format);
+    else
+        vk_send_error(r, 500, "InternalError", "out of memory");
+    free(json);
+    json_decref(out);
+    json_decref(obj);
+}
+
 static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_reqinfo *ri,
                       const vk_accept *acc)
 {
@@ -1067,6 +1093,10 @@ static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_
                       "the namespace of the provided object does not match the namespace sent "
                       "on the request");
         json_decref(obj);
+        return;
+    }
+    if (res->review) {
+        answer_review(s, r, res, obj, acc);
         return;
     }
     const char *dry = vk_req_query(r, "dryRun");

@@ -19,22 +19,28 @@ extern const vk_resource vk_res_clusterrolebindings;
 extern const vk_resource vk_res_clusterroles;
 extern const vk_resource vk_res_rolebindings;
 extern const vk_resource vk_res_roles;
+extern const vk_resource vk_res_localsubjectaccessreviews;
+extern const vk_resource vk_res_selfsubjectaccessreviews;
+extern const vk_resource vk_res_subjectaccessreviews;
 
 /* Every served resource, one line each, in discovery order. */
 const vk_resource *const vk_resources[] = {
-    &vk_res_configmaps,          /* */
-    &vk_res_endpoints,           /* */
-    &vk_res_events,              /* */
-    &vk_res_namespaces,          /* */
-    &vk_res_secrets,             /* */
-    &vk_res_serviceaccounts,     /* */
-    &vk_res_services,            /* */
-    &vk_res_leases,              /* coordination.k8s.io */
-    &vk_res_endpointslices,      /* discovery.k8s.io */
-    &vk_res_clusterrolebindings, /* rbac.authorization.k8s.io */
-    &vk_res_clusterroles,        /* */
-    &vk_res_rolebindings,        /* */
-    &vk_res_roles,               /* */
+    &vk_res_configmaps,                /* */
+    &vk_res_endpoints,                 /* */
+    &vk_res_events,                    /* */
+    &vk_res_namespaces,                /* */
+    &vk_res_secrets,                   /* */
+    &vk_res_serviceaccounts,           /* */
+    &vk_res_services,                  /* */
+    &vk_res_leases,                    /* coordination.k8s.io */
+    &vk_res_endpointslices,            /* discovery.k8s.io */
+    &vk_res_localsubjectaccessreviews, /* authorization.k8s.io */
+    &vk_res_selfsubjectaccessreviews,  /* */
+    &vk_res_subjectaccessreviews,      /* */
+    &vk_res_clusterrolebindings,       /* rbac.authorization.k8s.io */
+    &vk_res_clusterroles,              /* */
+    &vk_res_rolebindings,              /* */
+    &vk_res_roles,                     /* */
     NULL,
 };
 

@@ -101,6 +101,9 @@ typedef struct vk_resource {
     void (*state_free)(void *state);
     /* The rule names must follow (vk_name_rule; 0, the default, is a DNS-1123 subdomain). */
     int name_rule;
+    /* A kind that is answered, never stored (access reviews): a create fills obj's
+     * status for request r, or adds causes for a 422. */
+    void (*review)(vk_ctx *c, const vk_req *r, json_t *obj, vk_errlist *errs);
 } vk_resource;
 
 /* Name rules, as kube's ValidateObjectMeta is given them per kind. */
