@@ -1,10 +1,12 @@
 #include "apiserver/http/dispatch.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "apiserver/auth/authn.h"
+#include "apiserver/auth/impersonate.h"
 #include "apiserver/auth/rbac.h"
 #include "apiserver/discovery.h"
 #include "apiserver/health.h"
@@ -15,6 +17,7 @@
 #include "apiserver/openapi.h"
 #include "apiserver/server.h"
 #include "apiserver/version.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "common/rand.h"
 
@@ -183,6 +186,18 @@ void vk_dispatch(vk_server *s, vk_req *r)
     }
     m->have_ri = true;
     vk_rbac_source policy = vk_rbac_store(s);
+    vk_reqinfo denied;
+    char msg[160];
+    rc = vk_impersonate(&policy, r, &denied, msg, sizeof msg);
+    if (rc == -EPERM) {
+        forbidden(r, &denied);
+        return;
+    }
+    if (rc) {
+        vk_send_error(r, 500, "InternalError", "Internal error occurred: %s",
+                      rc == VK_EINVALID ? msg : "out of memory");
+        return;
+    }
     if (!vk_authorize(&policy, r, &m->ri)) {
         forbidden(r, &m->ri);
         return;

@@ -19,6 +19,7 @@ extern const vk_resource vk_res_clusterrolebindings;
 extern const vk_resource vk_res_clusterroles;
 extern const vk_resource vk_res_rolebindings;
 extern const vk_resource vk_res_roles;
+extern const vk_resource vk_res_selfsubjectreviews;
 extern const vk_resource vk_res_localsubjectaccessreviews;
 extern const vk_resource vk_res_selfsubjectaccessreviews;
 extern const vk_resource vk_res_subjectaccessreviews;
@@ -34,6 +35,7 @@ const vk_resource *const vk_resources[] = {
     &vk_res_services,                  /* */
     &vk_res_leases,                    /* coordination.k8s.io */
     &vk_res_endpointslices,            /* discovery.k8s.io */
+    &vk_res_selfsubjectreviews,        /* authentication.k8s.io */
     &vk_res_localsubjectaccessreviews, /* authorization.k8s.io */
     &vk_res_selfsubjectaccessreviews,  /* */
     &vk_res_subjectaccessreviews,      /* */

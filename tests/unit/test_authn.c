@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "apiserver/auth/authn.h"
+#include "apiserver/auth/impersonate.h"
 #include "apiserver/auth/rbac.h"
 #include "common/err.h"
 
@@ -436,6 +437,96 @@ static void test_rbac_bindings(void **state)
     vk_tokens_free(t);
 }
 
+/* Impersonation: who may, and the user a request then acts as. */
+static void test_impersonate(void **state)
+{
+    (void)state;
+    static const char *masters[] = {"system:masters", NULL};
+    static const vk_conn_info admin = {.cert_user = "admin", .cert_groups = masters};
+    static const vk_conn_info none = {0};
+    vk_tokens *t = parse("a,alice,1\n");
+    vk_rbac_source src = {mem_each_binding, mem_get_role, policy};
+    add_policy("clusterroles", "{\"metadata\":{\"name\":\"imp\"},\"rules\":[{\"verbs\":["
+                               "\"impersonate\"],\"apiGroups\":[\"\"],\"resources\":[\"users\"],"
+                               "\"resourceNames\":[\"bob\"]}]}");
+    add_policy("clusterrolebindings",
+               "{\"metadata\":{\"name\":\"imp\"},\"roleRef\":{\"apiGroup\":"
+               "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"imp\"},"
+               "\"subjects\":[{\"kind\":\"User\",\"name\":\"alice\"}]}");
+    static const struct {
+        const vk_conn_info *ci;
+        const char *token;
+        const char *headers[4][2];
+        int rc;
+        const char *user, *groups; /* groups joined by ',' */
+    } cases[] = {
+        {&admin, NULL, {{NULL, NULL}}, 0, "admin", "system:masters,system:authenticated"},
+        {&admin, NULL, {{"Impersonate-User", "carol"}}, 0, "carol", "system:authenticated"},
+        {&admin,
+         NULL,
+         {{"Impersonate-User", "carol"}, {"Impersonate-Group", "g1"}, {"Impersonate-Group", "g2"}},
+         0,
+         "carol",
+         "g1,g2,system:authenticated"},
+        {&admin,
+         NULL,
+         {{"Impersonate-User", "carol"}, {"Impersonate-Group", "system:unauthenticated"}},
+         0,
+         "carol",
+         "system:unauthenticated"},
+        {&admin,
+         NULL,
+         {{"Impersonate-User", "system:anonymous"}},
+         0,
+         "system:anonymous",
+         "system:unauthenticated"},
+        {&admin,
+         NULL,
+         {{"Impersonate-User", "system:serviceaccount:ns1:sa"}},
+         0,
+         "system:serviceaccount:ns1:sa",
+         "system:serviceaccounts,system:serviceaccounts:ns1,system:authenticated"},
+        {&admin, NULL, {{"Impersonate-Group", "g1"}}, VK_EINVALID, NULL, NULL},
+        {&admin, NULL, {{"Impersonate-Uid", "u"}}, VK_EINVALID, NULL, NULL},
+        {&none, "Bearer a", {{"Impersonate-User", "bob"}}, 0, "bob", "system:authenticated"},
+        {&none, "Bearer a", {{"Impersonate-User", "carol"}}, -EPERM, NULL, NULL},
+        {&none,
+         "Bearer a",
+         {{"Impersonate-User", "bob"}, {"Impersonate-Group", "g"}},
+         -EPERM,
+         NULL,
+         NULL},
+        {&none, NULL, {{"Impersonate-User", "bob"}}, -EPERM, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        vk_req *r = mkreq(cases[i].ci, "GET", "/api", cases[i].token);
+        for (size_t h = 0; h < 4 && cases[i].headers[h][0]; h++)
+            assert_int_equal(
+                vk_req_add_header(r, cases[i].headers[h][0], strlen(cases[i].headers[h][0]),
+                                  cases[i].headers[h][1], strlen(cases[i].headers[h][1])),
+                0);
+        assert_int_equal(vk_authenticate(r, t), 0);
+        vk_reqinfo denied;
+        char msg[128];
+        int rc = vk_impersonate(&src, r, &denied, msg, sizeof msg);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu: rc %d, want %d", i, rc, cases[i].rc);
+        if (rc == -EPERM)
+            assert_string_equal(denied.verb, "impersonate");
+        if (!rc) {
+            char groups[256] = "";
+            for (const char **g = r->user.groups; g && *g; g++)
+                snprintf(groups + strlen(groups), sizeof groups - strlen(groups), "%s%s",
+                         *groups ? "," : "", *g);
+            assert_string_equal(r->user.name, cases[i].user);
+            if (strcmp(groups, cases[i].groups))
+                fail_msg("case %zu: groups %s, want %s", i, groups, cases[i].groups);
+        }
+        vk_req_free(r);
+    }
+    vk_tokens_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_anonymous),
         cmocka_unit_test_setup_teardown(test_authorize, setup_policy, teardown_policy),
         cmocka_unit_test_setup_teardown(test_rbac_bindings, setup_policy, teardown_policy),
+        cmocka_unit_test_setup_teardown(test_impersonate, setup_policy, teardown_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
