@@ -81,7 +81,7 @@ static int by_preference(const void *a, const void *b)
     return x->order - y->order;
 }
 
-/* The serializer a clause selects, trying the server's order (JSON, then protobuf),
+/* The serializer a clause selects, trying the server's order (JSON, YAML, protobuf),
  * so wildcards mean JSON. 0 when none matches. */
 static enum vk_format clause_format(const clause *c)
 {
@@ -90,6 +90,8 @@ static enum vk_format clause_format(const clause *c)
     bool any_sub = !strcmp(c->subtype, "*");
     if (app && (any_sub || !strcmp(c->subtype, "json")))
         return VK_FMT_JSON;
+    if (app && !strcmp(c->subtype, "yaml"))
+        return VK_FMT_YAML;
     if (app && !strcmp(c->subtype, "vnd.kubernetes.protobuf"))
         return VK_FMT_PROTOBUF;
     return 0;

@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-enum vk_format { VK_FMT_JSON = 1, VK_FMT_PROTOBUF = 2 };
+enum vk_format { VK_FMT_JSON = 1, VK_FMT_PROTOBUF = 2, VK_FMT_YAML = 3 };
 
 enum vk_as {
     VK_AS_OBJECT = 0, /* the object itself */
@@ -28,7 +28,8 @@ typedef struct vk_accept {
 int vk_negotiate(const char *accept, bool table_ok, bool list, vk_accept *out);
 
 /* The media types the server can produce, for 406 messages. */
-#define VK_ACCEPTED_MEDIA_TYPES "application/json, application/vnd.kubernetes.protobuf"
+#define VK_ACCEPTED_MEDIA_TYPES                                                                    \
+    "application/json, application/yaml, application/vnd.kubernetes.protobuf"
 
 #define VK_MEDIA_PROTOBUF "application/vnd.kubernetes.protobuf"
 

@@ -90,6 +90,7 @@ struct vk_req {
     const vk_conn_info *conn;
     uint64_t start_ns;
     vk_user user;
+    bool reply_yaml; /* JSON replies are written as YAML (negotiated application/yaml) */
 
     /* Response. */
     int status;

@@ -8,6 +8,7 @@
 
 #include "apiserver/codec/negotiate.h"
 #include "apiserver/codec/protobuf.h"
+#include "apiserver/codec/yaml.h"
 #include "common/buf.h"
 #include "common/err.h"
 
@@ -99,6 +100,13 @@ static int dump_cb(const char *p, size_t n, void *data)
 int vk_send_json(vk_req *r, int code, const json_t *obj, bool pretty)
 {
     vk_buf b = {0};
+    if (r->reply_yaml) {
+        int rc = vk_json_to_yaml(obj, &b)
+                     ? vk_resp_send(r, 500, "text/plain; charset=utf-8", "out of memory", 13)
+                     : vk_resp_send(r, code, VK_MEDIA_YAML, b.data, b.len);
+        vk_buf_free(&b);
+        return rc;
+    }
     size_t flags =
         JSON_ENCODE_ANY | JSON_REAL_PRECISION(17) | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
     if (json_dump_callback(obj, dump_cb, &b, flags) || (!pretty && vk_buf_puts(&b, "\n"))) {

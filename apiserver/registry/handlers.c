@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "apiserver/codec/yaml.h"
 #include "apiserver/codec/negotiate.h"
 #include "apiserver/codec/protobuf.h"
 #include "apiserver/http/status.h"
@@ -99,7 +100,7 @@ int vk_reg_splice(vk_buf *b, const vk_resource *res, const char *kind, const cha
 
 static void send_buf(vk_req *r, int code, vk_buf *b)
 {
-    if (vk_want_pretty(r)) {
+    if (vk_want_pretty(r) || r->reply_yaml) {
         json_error_t e;
         json_t *o = json_loadb(b->data, b->len, 0, &e);
         if (o) {
@@ -980,7 +981,8 @@ json_t *vk_reg_decode_body(vk_server *s, vk_req *r, const vk_gvk *want, json_t *
     while (ctl && ct[ctl - 1] == ' ')
         ctl--;
     bool pb = ctl == strlen(VK_MEDIA_PROTOBUF) && !strncasecmp(ct, VK_MEDIA_PROTOBUF, ctl);
-    if (ct && ctl && !pb && !(ctl == 16 && !strncasecmp(ct, "application/json", 16))) {
+    bool yaml = ctl == strlen(VK_MEDIA_YAML) && !strncasecmp(ct, VK_MEDIA_YAML, ctl);
+    if (ct && ctl && !pb && !yaml && !(ctl == 16 && !strncasecmp(ct, "application/json", 16))) {
         vk_send_error(r, 415, "UnsupportedMediaType",
                       "the body of the request was in an unknown format - accepted media types "
                       "include: " VK_ACCEPTED_MEDIA_TYPES);
@@ -1022,6 +1024,13 @@ json_t *vk_reg_decode_body(vk_server *s, vk_req *r, const vk_gvk *want, json_t *
             vk_send_error(r, 400, "BadRequest",
                           "provided data does not appear to be a protobuf message, or is "
                           "malformed");
+            return NULL;
+        }
+    } else if (yaml) {
+        char err[256];
+        obj = vk_yaml_to_json(r->body.data, r->body.len, err, sizeof err);
+        if (!obj) {
+            vk_send_error(r, 400, "BadRequest", "%s", err);
             return NULL;
         }
     } else {
@@ -1152,6 +1161,19 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
                    406, "NotAcceptable",
                    "only the following media types are accepted: " VK_ACCEPTED_MEDIA_TYPES, NULL));
         return;
+    }
+    if (acc.format == VK_FMT_YAML) {
+        /* YAML has no stream form: a watch cannot be YAML. Other replies are made as JSON
+         * and written as YAML at the end. */
+        if (watch) {
+            vk_send_status(r, vk_status_new(406, "NotAcceptable",
+                                            "only the following media types are accepted: "
+                                            "application/json, application/vnd.kubernetes.protobuf",
+                                            NULL));
+            return;
+        }
+        r->reply_yaml = true;
+        acc.format = VK_FMT_JSON;
     }
     if (!strcmp(ri->verb, "get"))
         do_get(s, r, res, ri, &acc);
