@@ -193,8 +193,8 @@ static bool looks_typed(const char *s)
 {
     bool date = strlen(s) >= 10 && isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
                 isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]) && s[4] == '-';
-    bool sexagesimal = isdigit((unsigned char)s[0]) && strchr(s, ':') &&
-                       strspn(s, "0123456789:._+-") == strlen(s);
+    bool sexagesimal =
+        isdigit((unsigned char)s[0]) && strchr(s, ':') && strspn(s, "0123456789:._+-") == strlen(s);
     return date || sexagesimal;
 }
 
