@@ -235,3 +235,39 @@ bool vk_user_in_group(const vk_user *u, const char *g)
             return true;
     return false;
 }
+
+vk_user *vk_user_dup(const vk_user *u)
+{
+    size_t n = 0;
+    while (u->groups && u->groups[n])
+        n++;
+    vk_user *c = calloc(1, sizeof *c);
+    const char **g = c ? calloc(n + 1, sizeof *g) : NULL;
+    if (!g) {
+        free(c);
+        return NULL;
+    }
+    c->groups = g;
+    c->name = strdup(u->name ? u->name : "");
+    c->uid = strdup(u->uid ? u->uid : "");
+    bool ok = c->name && c->uid;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (g[i] = strdup(u->groups[i])) != NULL;
+    if (!ok) {
+        vk_user_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void vk_user_free(vk_user *u)
+{
+    if (!u)
+        return;
+    for (const char **g = u->groups; g && *g; g++)
+        free((char *)*g);
+    free(u->groups);
+    free((char *)u->name);
+    free((char *)u->uid);
+    free(u);
+}

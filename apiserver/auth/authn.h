@@ -27,6 +27,10 @@ void vk_tokens_free(vk_tokens *t);
  * tokens may be NULL. */
 int vk_authenticate(vk_req *r, const vk_tokens *tokens);
 
+/* A copy of u that outlives its request (NULL when out of memory), and its free. */
+vk_user *vk_user_dup(const vk_user *u);
+void vk_user_free(vk_user *u);
+
 /* True when the user is in group g. */
 bool vk_user_in_group(const vk_user *u, const char *g);
 

@@ -2,9 +2,11 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apiserver/auth/authn.h"
+#include "apiserver/http/status.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/server.h"
 #include "common/buf.h"
@@ -91,6 +93,7 @@ typedef struct ctx {
     char *why;
     size_t whylen;
     bool allowed;
+    json_t *collect; /* when set, the rules bound to the user are appended here instead */
 } ctx;
 
 /* kube's description of what allowed a request: "RBAC: allowed by RoleBinding
@@ -135,8 +138,13 @@ static int visit_binding(void *ud, const json_t *b)
     else if (kind && name && !strcmp(kind, "ClusterRole"))
         role = c->src->get_role(c->src->ud, "clusterroles", "", name);
     json_t *rule;
-    json_array_foreach(json_object_get(role, "rules"), i, rule) c->allowed |=
-        rule_allows(rule, c->ri, c->path);
+    json_array_foreach(json_object_get(role, "rules"), i, rule)
+    {
+        if (c->collect)
+            json_array_append(c->collect, rule);
+        else
+            c->allowed |= rule_allows(rule, c->ri, c->path);
+    }
     json_decref(role);
     if (c->allowed)
         describe(c, b, bound, bns);
@@ -146,7 +154,7 @@ static int visit_binding(void *ud, const json_t *b)
 bool vk_rbac_decide(const vk_rbac_source *src, const vk_user *u, const vk_reqinfo *ri,
                     const char *path, char *why, size_t whylen)
 {
-    ctx c = {src, u, ri, path, why, whylen, false};
+    ctx c = {src, u, ri, path, why, whylen, false, NULL};
     if (why && whylen)
         *why = 0;
     src->each_binding(src->ud, "clusterrolebindings", "", visit_binding, &c);
@@ -154,6 +162,15 @@ bool vk_rbac_decide(const vk_rbac_source *src, const vk_user *u, const vk_reqinf
     if (!c.allowed && ri->is_resource && *ri->namespace_)
         src->each_binding(src->ud, "rolebindings", ri->namespace_, visit_binding, &c);
     return c.allowed;
+}
+
+json_t *vk_rbac_rules(const vk_rbac_source *src, const vk_user *u, const char *ns)
+{
+    ctx c = {.src = src, .u = u, .collect = json_array()};
+    src->each_binding(src->ud, "clusterrolebindings", "", visit_binding, &c);
+    if (*ns)
+        src->each_binding(src->ud, "rolebindings", ns, visit_binding, &c);
+    return c.collect;
 }
 
 /* The policy in the store. */
@@ -266,4 +283,136 @@ json_t *vk_rbac_bootstrap(void)
             json_pack("{s:s}", "rbac.authorization.kubernetes.io/autoupdate", "true"));
     }
     return p;
+}
+
+bool vk_rbac_may(const vk_rbac_source *src, const vk_user *u, const char *verb,
+                 const char *resource, const char *ns, const char *name)
+{
+    vk_reqinfo ri = {.is_resource = true,
+                     .verb = verb,
+                     .api_prefix = "apis",
+                     .group = "rbac.authorization.k8s.io",
+                     .version = "v1",
+                     .resource = resource,
+                     .subresource = "",
+                     .namespace_ = ns,
+                     .name = name};
+    return vk_user_in_group(u, "system:masters") || vk_rbac_decide(src, u, &ri, "", NULL, 0);
+}
+
+/* Appends one JSON string array in Go's %q form: ["a" "b"]. */
+static void quoted_list(vk_buf *b, const char *const *v, size_t n)
+{
+    vk_buf_puts(b, "[");
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_string(v[i]);
+        char *q = json_dumps(s, JSON_ENCODE_ANY);
+        vk_buf_printf(b, "%s%s", i ? " " : "", q ? q : "\"\"");
+        free(q);
+        json_decref(s);
+    }
+    vk_buf_puts(b, "]");
+}
+
+/* One permission a rule grants, checked against what u holds; a missing one is written
+ * as kube's CompactString of a rule. */
+static void check_atom(const vk_rbac_source *src, const vk_user *u, const char *ns,
+                       const char *verb, const char *group, const char *resource, const char *name,
+                       const char *url, vk_buf *missing)
+{
+    char res[256] = "", sub[128] = "";
+    if (resource) {
+        const char *slash = strchr(resource, '/');
+        snprintf(res, sizeof res, "%.*s", slash ? (int)(slash - resource) : (int)strlen(resource),
+                 resource);
+        snprintf(sub, sizeof sub, "%s", slash ? slash + 1 : "");
+    }
+    vk_reqinfo ri = {.is_resource = !url,
+                     .verb = verb,
+                     .api_prefix = "apis",
+                     .group = group ? group : "",
+                     .version = "",
+                     .resource = res,
+                     .subresource = sub,
+                     .namespace_ = ns,
+                     .name = name ? name : ""};
+    if (vk_rbac_decide(src, u, &ri, url ? url : "", NULL, 0))
+        return;
+    vk_buf_puts(missing, "\n{");
+    if (url) {
+        vk_buf_puts(missing, "NonResourceURLs:");
+        quoted_list(missing, &url, 1);
+    } else {
+        vk_buf_puts(missing, "APIGroups:");
+        quoted_list(missing, &ri.group, 1);
+        vk_buf_puts(missing, ", Resources:");
+        quoted_list(missing, &resource, 1);
+        if (name) {
+            vk_buf_puts(missing, ", ResourceNames:");
+            quoted_list(missing, &name, 1);
+        }
+    }
+    vk_buf_puts(missing, ", Verbs:");
+    quoted_list(missing, &verb, 1);
+    vk_buf_puts(missing, "}");
+}
+
+char *vk_rbac_missing(const vk_rbac_source *src, const vk_user *u, const char *ns,
+                      const json_t *rules)
+{
+    if (vk_user_in_group(u, "system:masters"))
+        return NULL;
+    vk_buf missing = {0};
+    size_t i, v, g, r, n;
+    json_t *rule, *verb, *grp, *res, *nm;
+    json_array_foreach(rules, i, rule)
+    {
+        json_t *urls = json_object_get(rule, "nonResourceURLs");
+        json_t *names = json_object_get(rule, "resourceNames");
+        json_array_foreach(json_object_get(rule, "verbs"), v, verb)
+        {
+            const char *vb = json_string_value(verb);
+            json_array_foreach(urls, n, nm)
+                check_atom(src, u, ns, vb, NULL, NULL, NULL, json_string_value(nm), &missing);
+            if (json_array_size(urls))
+                continue;
+            json_array_foreach(json_object_get(rule, "apiGroups"), g, grp)
+            {
+                json_array_foreach(json_object_get(rule, "resources"), r, res)
+                {
+                    if (!json_array_size(names))
+                        check_atom(src, u, ns, vb, json_string_value(grp), json_string_value(res),
+                                   NULL, NULL, &missing);
+                    json_array_foreach(names, n, nm)
+                        check_atom(src, u, ns, vb, json_string_value(grp), json_string_value(res),
+                                   json_string_value(nm), NULL, &missing);
+                }
+            }
+        }
+    }
+    if (!missing.len)
+        return NULL;
+    vk_buf msg = {0};
+    vk_buf_printf(&msg, "user \"%s\" (groups=", u->name ? u->name : "");
+    size_t ng = 0;
+    while (u->groups && u->groups[ng])
+        ng++;
+    quoted_list(&msg, u->groups, ng);
+    vk_buf_printf(&msg, ") is attempting to grant RBAC permissions not currently held:%.*s",
+                  (int)missing.len, missing.data);
+    vk_buf_free(&missing);
+    return msg.data; /* NUL-terminated, owned by the caller */
+}
+
+json_t *vk_rbac_refuse(const char *plural, const char *name, char *why)
+{
+    if (!why)
+        return NULL;
+    vk_buf msg = {0};
+    vk_buf_printf(&msg, "%s.rbac.authorization.k8s.io \"%s\" is forbidden: %s", plural, name, why);
+    json_t *st = vk_status_new(403, "Forbidden", msg.data ? msg.data : why,
+                               vk_status_details(name, "rbac.authorization.k8s.io", plural));
+    vk_buf_free(&msg);
+    free(why);
+    return st;
 }

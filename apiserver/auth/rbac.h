@@ -34,6 +34,25 @@ vk_rbac_source vk_rbac_store(struct vk_server *s);
  * privileged group); everyone else as src's policy says. */
 bool vk_authorize(const vk_rbac_source *src, const vk_req *r, const vk_reqinfo *ri);
 
+/* Every rule bound to u that applies in namespace ns ("" for cluster scope), in
+ * binding order. New reference. */
+json_t *vk_rbac_rules(const vk_rbac_source *src, const vk_user *u, const char *ns);
+
+/* Whether u may verb ("escalate", "bind") the rbac.authorization.k8s.io resource
+ * (roles, clusterroles) ns/name. */
+bool vk_rbac_may(const vk_rbac_source *src, const vk_user *u, const char *verb,
+                 const char *resource, const char *ns, const char *name);
+
+/* kube's ConfirmNoEscalation: NULL when u already holds, in namespace ns ("" for
+ * cluster scope), every permission rules grant; else kube's message naming those it does
+ * not (malloc'd). */
+char *vk_rbac_missing(const vk_rbac_source *src, const vk_user *u, const char *ns,
+                      const json_t *rules);
+
+/* A 403 Status for the write of plural/name that why (malloc'd, freed here) explains;
+ * NULL when why is NULL. */
+json_t *vk_rbac_refuse(const char *plural, const char *name, char *why);
+
 /* The bootstrap policy kube-apiserver creates (cluster-admin for system:masters, the
  * discovery, public-info and basic-user roles), as objects for the registry. Each
  * element is {"resource": plural, "object": {...}}. New reference. */

@@ -808,8 +808,9 @@ static json_t *namespace_admission(vk_server *s, const vk_resource *res, const c
     return st;
 }
 
-void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, const json_t *in,
-                        bool dry_run, vk_create_cb cb, void *ud)
+/* A create by user (NULL: the server). */
+static void create_as(vk_server *s, const vk_user *user, const vk_resource *res, const char *ns,
+                      const json_t *in, bool dry_run, vk_create_cb cb, void *ud)
 {
     json_t *adm = namespace_admission(s, res, ns, in);
     if (adm) {
@@ -860,6 +861,7 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
         json_object_set_new(meta, "name", json_string(nm));
     }
     vk_ctx ctx = vk_resource_ctx(s, res);
+    ctx.user = user;
     if (res->strategy && res->strategy->prepare_create)
         res->strategy->prepare_create(&ctx, obj);
     char uid[37], ts[21];
@@ -879,6 +881,14 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
     }
     if (res->strategy && res->strategy->validate_create)
         res->strategy->validate_create(&ctx, obj, &errs);
+    json_t *refused = !errs.causes && user && res->strategy && res->strategy->admit
+                          ? res->strategy->admit(&ctx, obj)
+                          : NULL;
+    if (refused) {
+        json_decref(obj);
+        fail(cb, ud, VK_EINVALID, refused);
+        return;
+    }
     bool claimed = false;
     if (!errs.causes && res->strategy && res->strategy->claim && !dry_run) {
         res->strategy->claim(&ctx, obj, &errs);
@@ -924,6 +934,12 @@ void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, co
         fail(cb, ud, rc, vk_reg_status(res, rc, name));
     }
     json_decref(obj);
+}
+
+void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, const json_t *in,
+                        bool dry_run, vk_create_cb cb, void *ud)
+{
+    create_as(s, NULL, res, ns, in, dry_run, cb, ud);
 }
 
 typedef struct http_create {
@@ -1120,8 +1136,8 @@ static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_
     h->fmt = acc->format;
     r->on_abort = http_create_abort;
     r->abort_data = h;
-    vk_registry_create(s, res, ri->namespace_, obj, dry && !strcmp(dry, "All"), http_create_done,
-                       h);
+    create_as(s, &r->user, res, ri->namespace_, obj, dry && !strcmp(dry, "All"), http_create_done,
+              h);
     json_decref(obj);
 }
 

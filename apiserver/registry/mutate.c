@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apiserver/auth/authn.h"
 #include "apiserver/codec/patch.h"
 #include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
@@ -43,6 +44,7 @@ typedef struct rmw {
     /* In-process callers: the outcome goes to cb instead of a request. */
     vk_create_cb cb;
     void *cb_ud;
+    vk_user *user;             /* a client's write: who asks (a copy: r may go first) */
     vk_edit_fn edit;           /* CH_EDIT: changes the object in place (a subresource's write) */
     const vk_subresource *sub; /* a write through a subresource (status, finalize) */
     void *edit_ud;
@@ -55,6 +57,7 @@ static void rmw_free(rmw *m)
     json_decref(m->body);
     json_decref(m->dups);
     json_decref(m->victim);
+    vk_user_free(m->user);
     free(m);
 }
 
@@ -376,6 +379,7 @@ static void run(rmw *m)
         m->client_rv = named_rv && m->change == CH_UPDATE;
         keep_system_fields(obj, old);
         vk_ctx ctx = vk_resource_ctx(m->s, m->res);
+        ctx.user = m->user;
         bool plain = m->change != CH_EDIT && !m->sub; /* subresources have their own rules */
         if (m->sub)
             m->sub->keep(obj, old);
@@ -389,6 +393,9 @@ static void run(rmw *m)
             json_decref(errs.causes);
             goto out;
         }
+        if (plain && m->user && m->res->strategy && m->res->strategy->admit &&
+            (st = m->res->strategy->admit(&ctx, obj)))
+            goto out;
         /* The last finalizer of an object being deleted is gone: delete it. */
         if (json_object_get(om, "deletionTimestamp") &&
             !json_array_size(json_object_get(om, "finalizers"))) {
@@ -514,7 +521,13 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
                .body = body,
                .fmt = acc->format,
                .dups = dups,
-               .sub = *ri->subresource ? vk_subresource_find(res, ri->subresource) : NULL};
+               .sub = *ri->subresource ? vk_subresource_find(res, ri->subresource) : NULL,
+               .user = vk_user_dup(&r->user)};
+    if (!m->user) {
+        rmw_free(m);
+        vk_send_error(r, 500, "InternalError", "out of memory");
+        return;
+    }
     snprintf(m->ns, sizeof m->ns, "%s", (res->flags & VK_NAMESPACED) ? ri->namespace_ : "");
     snprintf(m->name, sizeof m->name, "%s", ri->name);
     const char *dry = vk_req_query(r, "dryRun");

@@ -22,6 +22,7 @@ extern const vk_resource vk_res_roles;
 extern const vk_resource vk_res_selfsubjectreviews;
 extern const vk_resource vk_res_localsubjectaccessreviews;
 extern const vk_resource vk_res_selfsubjectaccessreviews;
+extern const vk_resource vk_res_selfsubjectrulesreviews;
 extern const vk_resource vk_res_subjectaccessreviews;
 
 /* Every served resource, one line each, in discovery order. */
@@ -38,6 +39,7 @@ const vk_resource *const vk_resources[] = {
     &vk_res_selfsubjectreviews,        /* authentication.k8s.io */
     &vk_res_localsubjectaccessreviews, /* authorization.k8s.io */
     &vk_res_selfsubjectaccessreviews,  /* */
+    &vk_res_selfsubjectrulesreviews,   /* */
     &vk_res_subjectaccessreviews,      /* */
     &vk_res_clusterrolebindings,       /* rbac.authorization.k8s.io */
     &vk_res_clusterroles,              /* */
@@ -59,7 +61,7 @@ uint32_t vk_resource_id(const vk_resource *r)
 
 vk_ctx vk_resource_ctx(vk_server *s, const vk_resource *res)
 {
-    vk_ctx c = {s, NULL};
+    vk_ctx c = {.s = s};
     for (size_t i = 0; s->res_state && vk_resources[i]; i++)
         if (vk_resources[i] == res)
             c.state = s->res_state[i];

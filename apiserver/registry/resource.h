@@ -35,6 +35,7 @@ struct vk_server;
 typedef struct vk_ctx {
     struct vk_server *s;
     void *state;
+    const vk_user *user; /* who asks; NULL for the server's own writes */
 } vk_ctx;
 
 /* Per-resource rules, in kube's order (registry/handlers.c, registry/mutate.c):
@@ -60,6 +61,10 @@ typedef struct vk_strategy {
      * deletion: a namespace becomes Terminating). Returns true when obj must stay; may
      * refuse the delete by setting *status (when status is not NULL). */
     bool (*prepare_delete)(vk_ctx *c, json_t *obj, json_t **status);
+    /* A check of the writer beyond the request's authorization, once the new object is
+     * valid (kube's RBAC escalation checks); runs only for clients (c->user). Returns a
+     * Status to refuse the write, or NULL. */
+    json_t *(*admit)(vk_ctx *c, const json_t *obj);
 } vk_strategy;
 
 /* A subresource that writes part of its parent object (status, finalize): an update

@@ -527,6 +527,66 @@ static void test_impersonate(void **state)
     vk_tokens_free(t);
 }
 
+/* kube's ConfirmNoEscalation: a rule set is granted only by one who holds all of it. */
+static void test_no_escalation(void **state)
+{
+    (void)state;
+    vk_rbac_source src = {mem_each_binding, mem_get_role, policy};
+    add_policy("roles", "{\"metadata\":{\"name\":\"r\",\"namespace\":\"team\"},\"rules\":[{"
+                        "\"verbs\":[\"get\",\"list\"],\"apiGroups\":[\"\"],\"resources\":["
+                        "\"configmaps\",\"pods/log\"]},{\"verbs\":[\"update\"],\"apiGroups\":["
+                        "\"\"],\"resources\":[\"secrets\"],\"resourceNames\":[\"tls\"]}]}");
+    add_policy("rolebindings",
+               "{\"metadata\":{\"name\":\"b\",\"namespace\":\"team\"},\"roleRef\":{\"apiGroup\":"
+               "\"rbac.authorization.k8s.io\",\"kind\":\"Role\",\"name\":\"r\"},\"subjects\":[{"
+               "\"kind\":\"User\",\"name\":\"alice\"}]}");
+    static const char *groups[] = {"system:authenticated", NULL};
+    static const char *masters[] = {"system:masters", NULL};
+    vk_user alice = {"alice", "1", groups}, root = {"root", "2", masters};
+    static const struct {
+        const char *ns, *rules, *missing; /* missing: NULL, or a part of the message */
+    } cases[] = {
+        {"team", "[{\"verbs\":[\"get\"],\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"]}]",
+         NULL},
+        {"team", "[{\"verbs\":[\"list\"],\"apiGroups\":[\"\"],\"resources\":[\"pods/log\"]}]",
+         NULL},
+        {"team",
+         "[{\"verbs\":[\"update\"],\"apiGroups\":[\"\"],\"resources\":[\"secrets\"],"
+         "\"resourceNames\":[\"tls\"]}]",
+         NULL},
+        {"team", "[]", NULL},
+        {"team",
+         "[{\"verbs\":[\"get\",\"watch\"],\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"]}]",
+         "user \"alice\" (groups=[\"system:authenticated\"]) is attempting to grant RBAC "
+         "permissions not currently held:\n{APIGroups:[\"\"], Resources:[\"configmaps\"], "
+         "Verbs:[\"watch\"]}"},
+        {"team", "[{\"verbs\":[\"update\"],\"apiGroups\":[\"\"],\"resources\":[\"secrets\"]}]",
+         "Resources:[\"secrets\"], Verbs:[\"update\"]}"},
+        {"team", "[{\"verbs\":[\"get\"],\"apiGroups\":[\"\"],\"resources\":[\"*\"]}]",
+         "Resources:[\"*\"]"},
+        {"team", "[{\"verbs\":[\"*\"],\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"]}]",
+         "Verbs:[\"*\"]"},
+        {"other", "[{\"verbs\":[\"get\"],\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"]}]",
+         "Resources:[\"configmaps\"]"},
+        {"", "[{\"verbs\":[\"get\"],\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"]}]",
+         "Resources:[\"configmaps\"]"},
+        {"", "[{\"verbs\":[\"get\"],\"nonResourceURLs\":[\"/metrics\"]}]",
+         "{NonResourceURLs:[\"/metrics\"], Verbs:[\"get\"]}"},
+        {"", "[{\"verbs\":[\"get\"],\"nonResourceURLs\":[\"/api/v1\"]}]", NULL}, /* discovery */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *rules = json_loads(cases[i].rules, 0, NULL);
+        assert_non_null(rules);
+        char *m = vk_rbac_missing(&src, &alice, cases[i].ns, rules);
+        if (!cases[i].missing != !m || (m && !strstr(m, cases[i].missing)))
+            fail_msg("case %zu: got %s, want %s", i, m ? m : "(held)",
+                     cases[i].missing ? cases[i].missing : "(held)");
+        free(m);
+        assert_null(vk_rbac_missing(&src, &root, cases[i].ns, rules)); /* system:masters */
+        json_decref(rules);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +600,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_authorize, setup_policy, teardown_policy),
         cmocka_unit_test_setup_teardown(test_rbac_bindings, setup_policy, teardown_policy),
         cmocka_unit_test_setup_teardown(test_impersonate, setup_policy, teardown_policy),
+        cmocka_unit_test_setup_teardown(test_no_escalation, setup_policy, teardown_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* authorization.k8s.io/v1 SubjectAccessReview, LocalSubjectAccessReview and
- * SelfSubjectAccessReview: create-only kinds answered by the authorizer and never
- * stored, with kube's validation of their spec. `kubectl auth can-i` is a
- * SelfSubjectAccessReview. */
+ * SelfSubjectAccessReview, and SelfSubjectRulesReview: create-only kinds answered by
+ * the authorizer and never stored, with kube's validation of their spec. `kubectl auth
+ * can-i` is a SelfSubjectAccessReview, `kubectl auth can-i --list` a rules review. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +100,44 @@ static void review_local(vk_ctx *c, const vk_req *r, json_t *obj, vk_errlist *er
 {
     review(LOCAL, c, r, obj, errs);
 }
+
+/* SelfSubjectRulesReview: the rules that apply to the requester in spec.namespace, split
+ * into resource and non-resource rules as kube lists them. */
+static void review_rules(vk_ctx *c, const vk_req *r, json_t *obj, vk_errlist *errs)
+{
+    const char *ns = str(json_object_get(obj, "spec"), "namespace");
+    vk_rbac_source policy = vk_rbac_store(c->s);
+    json_t *rules = vk_rbac_rules(&policy, &r->user, ns);
+    json_t *res = json_array(), *urls = json_array();
+    size_t i;
+    json_t *rule;
+    json_array_foreach(rules, i, rule)
+    {
+        bool nonres = json_array_size(json_object_get(rule, "nonResourceURLs")) > 0;
+        json_t *out = json_object();
+        static const char *const res_fields[] = {"verbs", "apiGroups", "resources", "resourceNames",
+                                                 NULL};
+        static const char *const url_fields[] = {"verbs", "nonResourceURLs", NULL};
+        for (const char *const *f = nonres ? url_fields : res_fields; *f; f++)
+            if (json_object_get(rule, *f))
+                json_object_set(out, *f, json_object_get(rule, *f));
+        json_array_append_new(nonres ? urls : res, out);
+    }
+    json_decref(rules);
+    json_object_set_new(obj, "status",
+                        json_pack("{s:o, s:o, s:b}", "resourceRules", res, "nonResourceRules", urls,
+                                  "incomplete", 0));
+}
+
+const vk_resource vk_res_selfsubjectrulesreviews = {
+    .group = "authorization.k8s.io",
+    .version = "v1",
+    .plural = "selfsubjectrulesreviews",
+    .singular = "selfsubjectrulesreview",
+    .kind = "SelfSubjectRulesReview",
+    .verbs = {"create"},
+    .review = review_rules,
+};
 
 const vk_resource vk_res_selfsubjectaccessreviews = {
     .group = "authorization.k8s.io",

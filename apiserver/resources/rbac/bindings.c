@@ -1,9 +1,12 @@
 /* rbac.authorization.k8s.io/v1 RoleBinding and ClusterRoleBinding: roleRef is required
- * and immutable; subjects name a kind kube knows. */
+ * and immutable; subjects name a kind kube knows; a writer binds only roles it may bind
+ * or whose permissions it holds. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "apiserver/auth/rbac.h"
+#include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/resource.h"
 
@@ -82,9 +85,51 @@ static json_t *cell_role(const json_t *o)
     return json_string(buf);
 }
 
-static const vk_strategy rb_strategy = {.validate_create = rb_create, .validate_update = rb_update};
-static const vk_strategy crb_strategy = {.validate_create = crb_create,
-                                         .validate_update = crb_update};
+/* kube's binding check: the writer may "bind" the role, or already holds every
+ * permission it grants (in the binding's namespace). */
+static json_t *admit(vk_ctx *c, const json_t *obj, const char *plural)
+{
+    const json_t *meta = json_object_get(obj, "metadata");
+    const json_t *ref = json_object_get(obj, "roleRef");
+    const char *ns = json_string_value(json_object_get(meta, "namespace"));
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    const char *kind = json_string_value(json_object_get(ref, "kind"));
+    const char *role = json_string_value(json_object_get(ref, "name"));
+    ns = ns ? ns : "";
+    name = name ? name : "";
+    role = role ? role : "";
+    bool local = kind && !strcmp(kind, "Role");
+    const char *rplural = local ? "roles" : "clusterroles";
+    vk_rbac_source src = vk_rbac_store(c->s);
+    if (vk_rbac_may(&src, c->user, "bind", rplural, ns, role))
+        return NULL;
+    json_t *r = src.get_role(src.ud, rplural, local ? ns : "", role);
+    if (!r) {
+        char msg[640];
+        snprintf(msg, sizeof msg, "%s.rbac.authorization.k8s.io \"%s\" not found", rplural, role);
+        return vk_status_new(404, "NotFound", msg,
+                             vk_status_details(role, "rbac.authorization.k8s.io", rplural));
+    }
+    json_t *st = vk_rbac_refuse(plural, name,
+                                vk_rbac_missing(&src, c->user, ns, json_object_get(r, "rules")));
+    json_decref(r);
+    return st;
+}
+
+static json_t *rb_admit(vk_ctx *c, const json_t *obj)
+{
+    return admit(c, obj, "rolebindings");
+}
+
+static json_t *crb_admit(vk_ctx *c, const json_t *obj)
+{
+    return admit(c, obj, "clusterrolebindings");
+}
+
+static const vk_strategy rb_strategy = {
+    .validate_create = rb_create, .validate_update = rb_update, .admit = rb_admit};
+static const vk_strategy crb_strategy = {
+    .validate_create = crb_create, .validate_update = crb_update, .admit = crb_admit};
 
 static const vk_column columns[] = {
     {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
