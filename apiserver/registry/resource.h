@@ -111,6 +111,12 @@ typedef struct vk_resource {
     void (*review)(vk_ctx *c, const vk_req *r, json_t *obj, vk_errlist *errs);
 } vk_resource;
 
+/* The verbs of an ordinary resource, as discovery lists them. */
+#define VK_VERBS_ALL                                                                               \
+    {                                                                                              \
+        "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"          \
+    }
+
 /* Name rules, as kube's ValidateObjectMeta is given them per kind. */
 enum vk_name_rule {
     VK_NAME_SUBDOMAIN,    /* most kinds */

@@ -97,7 +97,7 @@ const vk_resource vk_res_events = {
     .singular = "event",
     .kind = "Event",
     .short_names = {"ev"},
-    .verbs = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+    .verbs = VK_VERBS_ALL,
     .flags = VK_NAMESPACED,
     .field_labels = {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
                      "involvedObject.uid", "involvedObject.apiVersion",

@@ -137,11 +137,6 @@ static const vk_column columns[] = {
     {"Age", "string", "", VK_DESC_AGE, 0, vk_cell_age},
 };
 
-#define RBAC_VERBS                                                                                 \
-    {                                                                                              \
-        "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"          \
-    }
-
 const vk_resource vk_res_rolebindings = {
     .group = "rbac.authorization.k8s.io",
     .name_rule = VK_NAME_PATH_SEGMENT,
@@ -149,7 +144,7 @@ const vk_resource vk_res_rolebindings = {
     .plural = "rolebindings",
     .singular = "rolebinding",
     .kind = "RoleBinding",
-    .verbs = RBAC_VERBS,
+    .verbs = VK_VERBS_ALL,
     .flags = VK_NAMESPACED,
     .strategy = &rb_strategy,
     .columns = columns,
@@ -163,7 +158,7 @@ const vk_resource vk_res_clusterrolebindings = {
     .plural = "clusterrolebindings",
     .singular = "clusterrolebinding",
     .kind = "ClusterRoleBinding",
-    .verbs = RBAC_VERBS,
+    .verbs = VK_VERBS_ALL,
     .strategy = &crb_strategy,
     .columns = columns,
     .ncolumns = sizeof columns / sizeof columns[0],

@@ -99,11 +99,6 @@ static const vk_strategy cluster_role_strategy = {
     .admit = admit_cluster_role,
 };
 
-#define RBAC_VERBS                                                                                 \
-    {                                                                                              \
-        "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"          \
-    }
-
 const vk_resource vk_res_roles = {
     .group = "rbac.authorization.k8s.io",
     .name_rule = VK_NAME_PATH_SEGMENT,
@@ -111,7 +106,7 @@ const vk_resource vk_res_roles = {
     .plural = "roles",
     .singular = "role",
     .kind = "Role",
-    .verbs = RBAC_VERBS,
+    .verbs = VK_VERBS_ALL,
     .flags = VK_NAMESPACED,
     .strategy = &role_strategy,
 };
@@ -123,6 +118,6 @@ const vk_resource vk_res_clusterroles = {
     .plural = "clusterroles",
     .singular = "clusterrole",
     .kind = "ClusterRole",
-    .verbs = RBAC_VERBS,
+    .verbs = VK_VERBS_ALL,
     .strategy = &cluster_role_strategy,
 };
