@@ -190,6 +190,27 @@ static void keep_system_fields(json_t *obj, const json_t *old)
     json_object_del(meta, "selfLink");
 }
 
+/* True when obj differs from old only in what the garbage collector writes
+ * (ownerReferences, finalizers): kube lets such updates past the writer checks. */
+static bool only_gc_fields(const json_t *obj, const json_t *old)
+{
+    static const char *const ignore[] = {"ownerReferences", "finalizers", "resourceVersion",
+                                         "managedFields"};
+    json_t *a = json_deep_copy(obj), *b = json_deep_copy(old);
+    for (size_t i = 0; i < sizeof ignore / sizeof ignore[0]; i++) {
+        json_object_del(json_object_get(a, "metadata"), ignore[i]);
+        json_object_del(json_object_get(b, "metadata"), ignore[i]);
+    }
+    json_object_del(a, "kind");
+    json_object_del(a, "apiVersion");
+    json_object_del(b, "kind");
+    json_object_del(b, "apiVersion");
+    bool same = a && b && json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
+
 /* ObjectMeta's merge lists (x-kubernetes-patch-strategy: merge). The other kinds'
  * lists come with the generated schema. */
 static bool merge_list(const char *path)
@@ -394,7 +415,7 @@ static void run(rmw *m)
             goto out;
         }
         if (plain && m->user && m->res->strategy && m->res->strategy->admit &&
-            (st = m->res->strategy->admit(&ctx, obj)))
+            !only_gc_fields(obj, old) && (st = m->res->strategy->admit(&ctx, obj)))
             goto out;
         /* The last finalizer of an object being deleted is gone: delete it. */
         if (json_object_get(om, "deletionTimestamp") &&

@@ -62,8 +62,9 @@ typedef struct vk_strategy {
      * refuse the delete by setting *status (when status is not NULL). */
     bool (*prepare_delete)(vk_ctx *c, json_t *obj, json_t **status);
     /* A check of the writer beyond the request's authorization, once the new object is
-     * valid (kube's RBAC escalation checks); runs only for clients (c->user). Returns a
-     * Status to refuse the write, or NULL. */
+     * valid (kube's RBAC escalation checks); runs only for clients (c->user), and not for
+     * an update that changes only ownerReferences or finalizers (the garbage collector's
+     * writes). Returns a Status to refuse the write, or NULL. */
     json_t *(*admit)(vk_ctx *c, const json_t *obj);
 } vk_strategy;
 
