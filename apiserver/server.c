@@ -138,13 +138,45 @@ static void bootstrap_done(void *ud, int err, const char *json, size_t len, json
         bootstrap_phase(s);
 }
 
-/* Creates obj as res in ns unless it exists. */
-/* Sets the fields of want (borrowed, the ensured object) other than metadata. */
+/* Reconcilers of an existing system object with want (borrowed, the ensured object).
+ * set_fields: want's fields other than metadata replace the stored ones. */
 static void set_fields(void *ud, json_t *obj)
 {
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)ud, k, v) if (strcmp(k, "metadata")) json_object_set(obj, k, v);
+}
+
+/* kube's reconciliation of its bootstrap RBAC policy: unless the object is annotated
+ * rbac.authorization.kubernetes.io/autoupdate=false, the rules (or subjects) it lacks
+ * are added; what users added stays. */
+static void add_missing(void *ud, json_t *obj)
+{
+    const char *autoupdate = json_string_value(
+        json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+                        "rbac.authorization.kubernetes.io/autoupdate"));
+    if (autoupdate && !strcmp(autoupdate, "false"))
+        return;
+    static const char *const lists[] = {"rules", "subjects"};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        json_t *want = json_object_get((json_t *)ud, lists[l]);
+        if (!want)
+            continue;
+        json_t *have = json_object_get(obj, lists[l]);
+        if (!json_is_array(have)) {
+            have = json_array();
+            json_object_set_new(obj, lists[l], have);
+        }
+        size_t i, j;
+        json_t *w, *h;
+        json_array_foreach(want, i, w)
+        {
+            bool found = false;
+            json_array_foreach(have, j, h) found |= json_equal(h, w);
+            if (!found)
+                json_array_append(have, w);
+        }
+    }
 }
 
 typedef struct reconcile_ctx {
@@ -160,10 +192,10 @@ static void reconciled(void *ud, int err, const char *json, size_t len, json_t *
     free(c);
 }
 
-/* Creates obj as res in ns unless it exists; with reconcile, an existing one gets obj's
- * fields (those that name this server, which may have moved since the last start). */
+/* Creates obj as res in ns unless it exists; an existing one is brought in line by
+ * reconcile (when not NULL). Takes obj. */
 static void ensure(vk_server *s, const vk_resource *res, const char *ns, json_t *obj,
-                   bool reconcile)
+                   vk_edit_fn reconcile)
 {
     const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
     char key[VK_KEY_MAX];
@@ -178,7 +210,7 @@ static void ensure(vk_server *s, const vk_resource *res, const char *ns, json_t 
     } else if (!rc && reconcile && (c = malloc(sizeof *c))) {
         *c = (reconcile_ctx){s, json_incref(obj)};
         s->bootstrap_pending++;
-        vk_registry_edit(s, res, ns, name, set_fields, obj, reconciled, c);
+        vk_registry_edit(s, res, ns, name, reconcile, obj, reconciled, c);
     }
     json_decref(obj);
 }
@@ -192,8 +224,8 @@ static void bootstrap_phase(vk_server *s)
                                             "kube-node-lease"};
         const vk_resource *ns = vk_resource_find("", "v1", "namespaces");
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-            ensure(s, ns, NULL, json_pack("{s:{s:s}}", "metadata", "name", names[i]), false);
-        /* The bootstrap RBAC policy; objects a user changed are left as they are. */
+            ensure(s, ns, NULL, json_pack("{s:{s:s}}", "metadata", "name", names[i]), NULL);
+        /* The bootstrap RBAC policy, reconciled as kube does at every start. */
         json_t *policy = vk_rbac_bootstrap();
         size_t i;
         json_t *e;
@@ -201,7 +233,7 @@ static void bootstrap_phase(vk_server *s)
             ensure(s,
                    vk_resource_find("rbac.authorization.k8s.io", "v1",
                                     json_string_value(json_object_get(e, "resource"))),
-                   NULL, json_incref(json_object_get(e, "object")), false);
+                   NULL, json_incref(json_object_get(e, "object")), add_missing);
         json_decref(policy);
     } else if (phase == 1) {
         /* The kubernetes Service: the first IP of the range, 443 to this server. */
@@ -222,7 +254,7 @@ static void bootstrap_phase(vk_server *s)
                          "name", "kubernetes", "labels", "endpointslice.kubernetes.io/skip-mirror",
                          "true", "subsets", "addresses", "ip", host, "ports", "name", "https",
                          "port", s->port, "protocol", "TCP"),
-               true);
+               set_fields);
         ensure(s, vk_resource_find("discovery.k8s.io", "v1", "endpointslices"), "default",
                json_pack("{s:{s:s, s:{s:s, s:s}}, s:s, s:[{s:[s], s:{s:b}}], s:[{s:s, s:s, "
                          "s:i}]}",
@@ -231,7 +263,7 @@ static void bootstrap_phase(vk_server *s)
                          "endpointslice-controller.k8s.io", "addressType", v6 ? "IPv6" : "IPv4",
                          "endpoints", "addresses", host, "conditions", "ready", 1, "ports", "name",
                          "https", "protocol", "TCP", "port", s->port),
-               true);
+               set_fields);
         if (!vk_cidr_first_ip(s->opts.service_cidr, ip, sizeof ip))
             ensure(s, vk_resource_find("", "v1", "services"), "default",
                    json_pack("{s:{s:s, s:{s:s, s:s}}, s:{s:[{s:s, s:s, s:i, s:i}], s:s, s:s, "
@@ -240,7 +272,7 @@ static void bootstrap_phase(vk_server *s)
                              "provider", "kubernetes", "spec", "ports", "name", "https", "protocol",
                              "TCP", "port", 443, "targetPort", s->port, "clusterIP", ip, "type",
                              "ClusterIP", "sessionAffinity", "None"),
-                   false);
+                   NULL);
     } else {
         s->bootstrap_pending = 0;
         s->bootstrapped = true;

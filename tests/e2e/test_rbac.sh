@@ -58,4 +58,13 @@ check "binding a role that does not exist is 404" bash -c "as tok-alice create r
 check "the bind verb lets a writer bind a role it does not hold" bash -c "kubectl create role bind-view -n team --verb=bind --resource=clusterroles.rbac.authorization.k8s.io --resource-name=system:discovery >/dev/null && kubectl create rolebinding alice-bind -n team --role=bind-view --user=alice >/dev/null && kubectl create clusterrole big --verb='*' --resource=secrets >/dev/null && as tok-alice create rolebinding bob-disc -n team --clusterrole=system:discovery --user=bob | grep -q created && as tok-alice create rolebinding bob-big -n team --clusterrole=big --user=bob 2>&1 | grep -q forbidden"
 check "an update of only finalizers or ownerReferences skips the check (kube's GC exception)" bash -c "kubectl create role wide -n team --verb=get --resource=secrets >/dev/null && as tok-alice patch role wide -n team --type=merge -p '{\"metadata\":{\"finalizers\":[\"example.com/keep\"]}}' | grep -q patched && as tok-alice label role wide -n team x=y 2>&1 | grep -q 'not currently held' && kubectl patch role wide -n team --type=merge -p '{\"metadata\":{\"finalizers\":null}}' >/dev/null"
 check "the escalate verb lets a writer grant what it does not hold" bash -c "kubectl create role esc -n team --verb=escalate --resource=roles.rbac.authorization.k8s.io >/dev/null && kubectl create rolebinding alice-esc -n team --role=esc --user=alice >/dev/null && as tok-alice create role secrets-get -n team --verb=get --resource=secrets | grep -q created"
+# Bootstrap reconciliation at start: missing rules come back, added ones stay, and
+# autoupdate=false opts out.
+kubectl patch clusterrole cluster-admin --type=json -p '[{"op":"remove","path":"/rules/1"},{"op":"add","path":"/rules/-","value":{"verbs":["get"],"nonResourceURLs":["/custom"]}}]' >/dev/null
+kubectl annotate clusterrole system:basic-user --overwrite rbac.authorization.kubernetes.io/autoupdate=false >/dev/null
+kubectl patch clusterrole system:basic-user --type=json -p '[{"op":"remove","path":"/rules/0"}]' >/dev/null
+check "SIGTERM exits 0" stop_server
+check "restarts on the same data" start_server "$D" --token-auth-file "$WORK/tokens.csv"
+check "a removed bootstrap rule is restored at start, an added one kept" bash -c "for i in \$(seq 50); do r=\$(kubectl get clusterrole cluster-admin -o jsonpath='{.rules[*].nonResourceURLs}'); [ \"\$r\" = '[\"/custom\"] [\"*\"]' ] && exit 0; sleep 0.1; done; echo \"\$r\"; exit 1"
+check "autoupdate=false leaves a bootstrap role as the user left it" bash -c "[ \$(kubectl get clusterrole system:basic-user -o jsonpath='{.rules[*].resources}' | wc -w) = 1 ]"
 check "SIGTERM exits 0" stop_server
