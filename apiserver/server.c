@@ -416,6 +416,8 @@ void vk_server_free(vk_server *s)
             vk_resources[i]->state_free(s->res_state[i]);
     free(s->res_state);
     s->res_state = NULL;
+    vk_rbac_cache_free(s->rbac_cache);
+    s->rbac_cache = NULL;
     free(s->version_body);
     s->version_body = NULL;
     vk_store_free(s->store);

@@ -54,8 +54,9 @@ typedef struct vk_server {
     vk_tokens *tokens;
     vk_metrics *metrics;
     vk_store *store;
-    void **res_state;      /* per resource (vk_resources order): vk_resource.state_new */
-    int bootstrap_pending; /* bootstrap objects still being written */
+    void **res_state;                 /* per resource (vk_resources order): vk_resource.state_new */
+    struct vk_rbac_cache *rbac_cache; /* auth/rbac.c: the parsed policy */
+    int bootstrap_pending;            /* bootstrap objects still being written */
     int bootstrap_phase;
     bool bootstrapped;
 

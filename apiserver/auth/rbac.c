@@ -179,9 +179,50 @@ static const vk_resource *rbac_res(const char *plural)
     return vk_resource_find("rbac.authorization.k8s.io", "v1", plural);
 }
 
+/* The policy as last read from the store, kept until the store's revision moves (any
+ * write may have changed it): bindings by scope and roles by key, parsed once. Lives in
+ * the server; loop thread only. */
+struct vk_rbac_cache {
+    uint64_t rev;
+    json_t *bindings; /* "clusterrolebindings" or "rolebindings/<ns>" -> array */
+    json_t *roles;    /* "<plural>/<ns>/<name>" -> object, or null when there is none */
+};
+
+static struct vk_rbac_cache *cache_of(vk_server *s)
+{
+    struct vk_rbac_cache *c = s->rbac_cache;
+    if (!c && (c = calloc(1, sizeof *c))) {
+        c->bindings = json_object();
+        c->roles = json_object();
+        s->rbac_cache = c;
+    }
+    uint64_t rev = s->store ? vk_store_revision(s->store) : 0;
+    if (c && c->rev != rev) {
+        json_object_clear(c->bindings);
+        json_object_clear(c->roles);
+        c->rev = rev;
+    }
+    return c;
+}
+
+void vk_rbac_cache_free(struct vk_rbac_cache *c)
+{
+    if (!c)
+        return;
+    json_decref(c->bindings);
+    json_decref(c->roles);
+    free(c);
+}
+
 static json_t *store_get_role(void *ud, const char *plural, const char *ns, const char *name)
 {
     vk_server *s = ud;
+    struct vk_rbac_cache *c = cache_of(s);
+    char ck[VK_KEY_MAX + 32];
+    snprintf(ck, sizeof ck, "%s/%s/%s", plural, ns, name);
+    json_t *hit = c ? json_object_get(c->roles, ck) : NULL;
+    if (hit)
+        return json_is_null(hit) ? NULL : json_incref(hit);
     char key[VK_KEY_MAX];
     vk_buf val = {0};
     int klen = vk_key_build(key, sizeof key, vk_resource_id(rbac_res(plural)), ns, name);
@@ -189,13 +230,17 @@ static json_t *store_get_role(void *ud, const char *plural, const char *ns, cons
     if (s->store && klen > 0 && !vk_store_get(s->store, key, (size_t)klen, &val, NULL))
         o = json_loadb(val.data, val.len, 0, NULL);
     vk_buf_free(&val);
+    if (c)
+        json_object_set(c->roles, ck, o ? o : json_null());
     return o;
 }
 
 /* Takes every binding out of the read first: a visitor must not call the store. */
 static int store_collect(void *ud, const vk_kv *kv)
 {
-    json_array_append_new(ud, json_loadb(kv->val, kv->val_len, 0, NULL));
+    json_t *o = json_loadb(kv->val, kv->val_len, 0, NULL);
+    if (o)
+        json_array_append_new(ud, o);
     return 1;
 }
 
@@ -203,17 +248,25 @@ static void store_each_binding(void *ud, const char *plural, const char *ns,
                                int (*fn)(void *, const json_t *), void *fnud)
 {
     vk_server *s = ud;
-    char prefix[VK_KEY_MAX];
-    int plen =
-        vk_key_prefix(prefix, sizeof prefix, vk_resource_id(rbac_res(plural)), *ns ? ns : NULL);
-    vk_list_opts o = {.prefix = prefix, .prefix_len = (size_t)plen};
-    vk_list_info info;
-    json_t *all = json_array();
-    if (s->store && plen > 0)
-        vk_store_list(s->store, &o, store_collect, all, &info);
+    struct vk_rbac_cache *c = cache_of(s);
+    char ck[VK_KEY_MAX + 32];
+    snprintf(ck, sizeof ck, "%s/%s", plural, ns);
+    json_t *all = c ? json_incref(json_object_get(c->bindings, ck)) : NULL;
+    if (!all) {
+        char prefix[VK_KEY_MAX];
+        int plen =
+            vk_key_prefix(prefix, sizeof prefix, vk_resource_id(rbac_res(plural)), *ns ? ns : NULL);
+        vk_list_opts o = {.prefix = prefix, .prefix_len = (size_t)plen};
+        vk_list_info info;
+        all = json_array();
+        if (s->store && plen > 0)
+            vk_store_list(s->store, &o, store_collect, all, &info);
+        if (c)
+            json_object_set(c->bindings, ck, all);
+    }
     size_t i;
     json_t *b;
-    json_array_foreach(all, i, b) if (b && fn(fnud, b)) break;
+    json_array_foreach(all, i, b) if (fn(fnud, b)) break;
     json_decref(all);
 }
 

@@ -27,8 +27,10 @@ typedef struct vk_rbac_source {
 bool vk_rbac_decide(const vk_rbac_source *src, const vk_user *u, const vk_reqinfo *ri,
                     const char *path, char *why, size_t whylen);
 
-/* The policy in s's store. */
+/* The policy in s's store (parsed once per store revision, in s->rbac_cache). */
 vk_rbac_source vk_rbac_store(struct vk_server *s);
+struct vk_rbac_cache;
+void vk_rbac_cache_free(struct vk_rbac_cache *c);
 
 /* Whether r->user may do what ri describes: system:masters may do everything (kube's
  * privileged group); everyone else as src's policy says. */
