@@ -24,8 +24,7 @@ static bool may(const vk_rbac_source *src, vk_req *r, vk_reqinfo *ri, const char
                        .subresource = sub,
                        .namespace_ = ns,
                        .name = name};
-    vk_req probe = {.path = r->path, .user = r->user};
-    return vk_authorize(src, &probe, ri);
+    return vk_authorize(src, &r->user, ri, r->path);
 }
 
 int vk_impersonate(const vk_rbac_source *src, vk_req *r, vk_reqinfo *denied, char *msg,

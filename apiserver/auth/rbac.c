@@ -57,8 +57,14 @@ static bool rule_allows(const json_t *rule, const vk_reqinfo *ri, const char *pa
     }
     if (!ok)
         return false;
+    /* resourceNames match exactly: "*" there is a name like any other (kube's
+     * ResourceNameMatches). */
     json_t *names = json_object_get(rule, "resourceNames");
-    return !json_array_size(names) || (*ri->name && has(names, ri->name));
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n) if (*ri->name && json_is_string(n) &&
+                                        !strcmp(json_string_value(n), ri->name)) return true;
+    return !json_array_size(names);
 }
 
 static bool subject_matches(const json_t *subj, const vk_user *u, const char *binding_ns)
@@ -69,12 +75,8 @@ static bool subject_matches(const json_t *subj, const vk_user *u, const char *bi
         return false;
     if (!strcmp(kind, "User"))
         return u->name && !strcmp(u->name, name);
-    if (!strcmp(kind, "Group")) {
-        for (const char **g = u->groups; g && *g; g++)
-            if (!strcmp(*g, name))
-                return true;
-        return false;
-    }
+    if (!strcmp(kind, "Group"))
+        return vk_user_in_group(u, name);
     if (!strcmp(kind, "ServiceAccount")) {
         const char *ns = json_string_value(json_object_get(subj, "namespace"));
         char want[600];
@@ -275,11 +277,50 @@ vk_rbac_source vk_rbac_store(vk_server *s)
     return (vk_rbac_source){store_each_binding, store_get_role, s};
 }
 
-bool vk_authorize(const vk_rbac_source *src, const vk_req *r, const vk_reqinfo *ri)
+/* A policy held in memory: the array vk_rbac_bootstrap returns, or one like it. */
+static const char *meta_of(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(o, "metadata"), k));
+    return v ? v : "";
+}
+
+/* The object of entry e when it is a plural in namespace ns, else NULL. */
+static json_t *mem_entry(const json_t *e, const char *plural, const char *ns)
+{
+    json_t *o = json_object_get(e, "object");
+    const char *r = json_string_value(json_object_get(e, "resource"));
+    return r && !strcmp(r, plural) && !strcmp(meta_of(o, "namespace"), ns) ? o : NULL;
+}
+
+static void mem_each_binding(void *ud, const char *plural, const char *ns,
+                             int (*fn)(void *, const json_t *), void *fnud)
+{
+    size_t i;
+    json_t *e, *o;
+    json_array_foreach((json_t *)ud, i,
+                       e) if ((o = mem_entry(e, plural, ns)) && fn(fnud, o)) return;
+}
+
+static json_t *mem_get_role(void *ud, const char *plural, const char *ns, const char *name)
+{
+    size_t i;
+    json_t *e, *o;
+    json_array_foreach((json_t *)ud, i,
+                       e) if ((o = mem_entry(e, plural, ns)) &&
+                              !strcmp(meta_of(o, "name"), name)) return json_incref(o);
+    return NULL;
+}
+
+vk_rbac_source vk_rbac_memory(json_t *policy)
+{
+    return (vk_rbac_source){mem_each_binding, mem_get_role, policy};
+}
+
+bool vk_authorize(const vk_rbac_source *src, const vk_user *u, const vk_reqinfo *ri,
+                  const char *path)
 {
     /* kube's privileged group, allowed before any authorizer runs. */
-    return vk_user_in_group(&r->user, "system:masters") ||
-           vk_rbac_decide(src, &r->user, ri, r->path, NULL, 0);
+    return vk_user_in_group(u, "system:masters") || vk_rbac_decide(src, u, ri, path, NULL, 0);
 }
 
 json_t *vk_rbac_bootstrap(void)
@@ -350,7 +391,7 @@ bool vk_rbac_may(const vk_rbac_source *src, const vk_user *u, const char *verb,
                      .subresource = "",
                      .namespace_ = ns,
                      .name = name};
-    return vk_user_in_group(u, "system:masters") || vk_rbac_decide(src, u, &ri, "", NULL, 0);
+    return vk_authorize(src, u, &ri, "");
 }
 
 /* Appends one JSON string array in Go's %q form: ["a" "b"]. */

@@ -32,9 +32,14 @@ vk_rbac_source vk_rbac_store(struct vk_server *s);
 struct vk_rbac_cache;
 void vk_rbac_cache_free(struct vk_rbac_cache *c);
 
-/* Whether r->user may do what ri describes: system:masters may do everything (kube's
- * privileged group); everyone else as src's policy says. */
-bool vk_authorize(const vk_rbac_source *src, const vk_req *r, const vk_reqinfo *ri);
+/* A policy in memory (borrowed): an array of {"resource": plural, "object": {...}}, the
+ * form vk_rbac_bootstrap returns. For tests and fuzzing. */
+vk_rbac_source vk_rbac_memory(json_t *policy);
+
+/* Whether u may do what ri describes (path for non-resource requests): system:masters
+ * may do everything (kube's privileged group); everyone else as src's policy says. */
+bool vk_authorize(const vk_rbac_source *src, const vk_user *u, const vk_reqinfo *ri,
+                  const char *path);
 
 /* Every rule bound to u that applies in namespace ns ("" for cluster scope), in
  * binding order. New reference. */

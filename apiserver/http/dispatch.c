@@ -198,7 +198,7 @@ void vk_dispatch(vk_server *s, vk_req *r)
                       rc == VK_EINVALID ? msg : "out of memory");
         return;
     }
-    if (!vk_authorize(&policy, r, &m->ri)) {
+    if (!vk_authorize(&policy, &r->user, &m->ri, r->path)) {
         forbidden(r, &m->ri);
         return;
     }

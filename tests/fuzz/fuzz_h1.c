@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "apiserver/auth/authn.h"
+#include "apiserver/auth/impersonate.h"
+#include "apiserver/auth/rbac.h"
 #include "apiserver/http/reqinfo.h"
 #include "apiserver/net/session.h"
 
@@ -46,8 +48,17 @@ static void on_request(void *ud, vk_req *r)
 {
     fz *f = ud;
     vk_reqinfo ri;
-    if (!vk_reqinfo_parse(r, &ri) && !vk_authenticate(r, NULL))
-        (void)vk_authorize(r, &ri);
+    if (!vk_reqinfo_parse(r, &ri) && !vk_authenticate(r, NULL)) {
+        /* Impersonation headers and the authorizer, over kube's bootstrap policy. */
+        static json_t *policy;
+        if (!policy)
+            policy = vk_rbac_bootstrap();
+        vk_rbac_source src = vk_rbac_memory(policy);
+        vk_reqinfo denied;
+        char msg[160];
+        if (!vk_impersonate(&src, r, &denied, msg, sizeof msg))
+            (void)vk_authorize(&src, &r->user, &ri, r->path);
+    }
     (void)vk_req_query(r, "watch");
     (void)vk_req_header(r, "content-type");
     switch (rnd(f) % 4) {

@@ -246,43 +246,6 @@ static void test_anonymous(void **state)
 /* A policy in memory: an array of {"resource": plural, "object": {...}}. */
 static json_t *policy;
 
-static const char *ns_of(const json_t *o)
-{
-    const char *ns =
-        json_string_value(json_object_get(json_object_get(o, "metadata"), "namespace"));
-    return ns ? ns : "";
-}
-
-static void mem_each_binding(void *ud, const char *plural, const char *ns,
-                             int (*fn)(void *, const json_t *), void *fnud)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach((json_t *)ud, i, e)
-    {
-        json_t *o = json_object_get(e, "object");
-        if (!strcmp(json_string_value(json_object_get(e, "resource")), plural) &&
-            !strcmp(ns_of(o), ns) && fn(fnud, o))
-            return;
-    }
-}
-
-static json_t *mem_get_role(void *ud, const char *plural, const char *ns, const char *name)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach((json_t *)ud, i, e)
-    {
-        json_t *o = json_object_get(e, "object");
-        if (!strcmp(json_string_value(json_object_get(e, "resource")), plural) &&
-            !strcmp(ns_of(o), ns) &&
-            !strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
-                    name))
-            return json_incref(o);
-    }
-    return NULL;
-}
-
 static void add_policy(const char *resource, const char *object_json)
 {
     json_t *o = json_loads(object_json, 0, NULL);
@@ -298,8 +261,8 @@ static bool allowed(const vk_conn_info *ci, const char *method, const char *path
     assert_int_equal(vk_authenticate(r, t), 0);
     vk_reqinfo ri;
     assert_int_equal(vk_reqinfo_parse(r, &ri), 0);
-    vk_rbac_source src = {mem_each_binding, mem_get_role, policy};
-    bool ok = vk_authorize(&src, r, &ri);
+    vk_rbac_source src = vk_rbac_memory(policy);
+    bool ok = vk_authorize(&src, &r->user, &ri, r->path);
     vk_req_free(r);
     return ok;
 }
@@ -389,7 +352,9 @@ static void test_rbac_bindings(void **state)
     add_policy("clusterroles",
                "{\"metadata\":{\"name\":\"one-secret\"},\"rules\":[{\"verbs\":[\"get\",\"update\"],"
                "\"apiGroups\":[\"\"],\"resources\":[\"secrets\",\"services/status\"],"
-               "\"resourceNames\":[\"tls\"]},{\"verbs\":[\"*\"],\"apiGroups\":[\"apps\"],"
+               "\"resourceNames\":[\"tls\"]},{\"verbs\":[\"get\"],\"apiGroups\":[\"\"],"
+               "\"resources\":[\"configmaps\"],\"resourceNames\":[\"*\"]},{\"verbs\":[\"*\"],"
+               "\"apiGroups\":[\"apps\"],"
                "\"resources\":[\"*/scale\"]}]}");
     add_policy("rolebindings",
                "{\"metadata\":{\"name\":\"devs\",\"namespace\":\"prod\"},\"roleRef\":{\"apiGroup\":"
@@ -423,6 +388,7 @@ static void test_rbac_bindings(void **state)
         {"b", "PUT", "/api/v1/namespaces/prod/services/tls", false},
         {"b", "PATCH", "/apis/apps/v1/namespaces/prod/deployments/d/scale", true},
         {"b", "PATCH", "/apis/apps/v1/namespaces/prod/deployments/d", false},
+        {"b", "GET", "/api/v1/namespaces/prod/configmaps/any", false}, /* names: no wildcard */
         {"sa", "GET", "/api/v1/namespaces/prod/secrets/tls", true},
         {"sa", "GET", "/api/v1/namespaces/team/configmaps", false},
         {"a", "GET", "/api", true}, /* system:discovery for every authenticated user */
@@ -445,7 +411,7 @@ static void test_impersonate(void **state)
     static const vk_conn_info admin = {.cert_user = "admin", .cert_groups = masters};
     static const vk_conn_info none = {0};
     vk_tokens *t = parse("a,alice,1\n");
-    vk_rbac_source src = {mem_each_binding, mem_get_role, policy};
+    vk_rbac_source src = vk_rbac_memory(policy);
     add_policy("clusterroles", "{\"metadata\":{\"name\":\"imp\"},\"rules\":[{\"verbs\":["
                                "\"impersonate\"],\"apiGroups\":[\"\"],\"resources\":[\"users\"],"
                                "\"resourceNames\":[\"bob\"]}]}");
@@ -531,7 +497,7 @@ static void test_impersonate(void **state)
 static void test_no_escalation(void **state)
 {
     (void)state;
-    vk_rbac_source src = {mem_each_binding, mem_get_role, policy};
+    vk_rbac_source src = vk_rbac_memory(policy);
     add_policy("roles", "{\"metadata\":{\"name\":\"r\",\"namespace\":\"team\"},\"rules\":[{"
                         "\"verbs\":[\"get\",\"list\"],\"apiGroups\":[\"\"],\"resources\":["
                         "\"configmaps\",\"pods/log\"]},{\"verbs\":[\"update\"],\"apiGroups\":["
