@@ -1,6 +1,5 @@
 #include "apiserver/discovery.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <openssl/sha.h>
 #include <stdbool.h>
@@ -10,18 +9,6 @@
 #include "apiserver/http/status.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/server.h"
-
-/* base64 of the first 8 bytes of sha256("group/version/Kind"). */
-static json_t *storage_version_hash(const vk_resource *res)
-{
-    char in[256];
-    snprintf(in, sizeof in, "%s/%s/%s", res->group, res->version, res->kind);
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)in, strlen(in), d);
-    unsigned char out[16];
-    EVP_EncodeBlock(out, d, 8);
-    return json_string((const char *)out);
-}
 
 static json_t *string_array(const char *const *v, size_t max)
 {
@@ -45,18 +32,22 @@ static json_t *resource_list(const char *group, const char *version)
             json_object_set_new(e, "shortNames", string_array(r->short_names, 4));
         if (r->categories[0])
             json_object_set_new(e, "categories", string_array(r->categories, 4));
-        json_object_set_new(e, "storageVersionHash", storage_version_hash(r));
+        if (*r->storage_hash)
+            json_object_set_new(e, "storageVersionHash", json_string(r->storage_hash));
         json_array_append_new(list, e);
-        for (size_t i = 0; i < sizeof r->subresources / sizeof r->subresources[0]; i++) {
-            const vk_subresource *sub = &r->subresources[i];
-            if (!sub->name)
-                continue;
+        for (const vk_subresource *sub = r->subresources; sub->name; sub++) {
             char name[128];
             snprintf(name, sizeof name, "%s/%s", r->plural, sub->name);
-            json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
-                                                  "singularName", "", "namespaced",
-                                                  (r->flags & VK_NAMESPACED) != 0, "kind", r->kind,
-                                                  "verbs", string_array(sub->verbs, 4)));
+            json_t *se = json_pack("{s:s, s:s, s:b}", "name", name, "singularName", "",
+                                   "namespaced", (r->flags & VK_NAMESPACED) != 0);
+            /* group and version only where the answer is of another group-version. */
+            if (strcmp(sub->group, r->group) || strcmp(sub->version, r->version)) {
+                json_object_set_new(se, "group", json_string(sub->group));
+                json_object_set_new(se, "version", json_string(sub->version));
+            }
+            json_object_set_new(se, "kind", json_string(sub->kind));
+            json_object_set_new(se, "verbs", string_array(sub->verbs, 8));
+            json_array_append_new(list, se);
         }
     }
     if (!json_array_size(list)) {
@@ -134,10 +125,15 @@ static bool wants_aggregated(const char *accept)
     return false;
 }
 
-/* responseKind {group, version, kind}; the fields carry no omitempty. */
-static json_t *response_kind(const vk_resource *r)
+/* responseKind {group, version, kind}; the fields carry no omitempty, and group and
+ * version are empty unless the answer is of another group-version than the resource's
+ * (kube converts its legacy entries). */
+static json_t *response_kind(const vk_resource *r, const char *group, const char *version,
+                             const char *kind)
 {
-    return json_pack("{s:s, s:s, s:s}", "group", r->group, "version", r->version, "kind", r->kind);
+    bool same = !strcmp(group, r->group) && !strcmp(version, r->version);
+    return json_pack("{s:s, s:s, s:s}", "group", same ? "" : group, "version", same ? "" : version,
+                     "kind", kind);
 }
 
 /* One group's APIGroupDiscovery, in the Go structs' key order. */
@@ -160,7 +156,7 @@ static json_t *group_discovery(const char *group)
             json_array_append_new(versions, ver);
         }
         json_t *e = json_pack("{s:s, s:o, s:s, s:s, s:o}", "resource", r->plural, "responseKind",
-                              response_kind(r), "scope",
+                              response_kind(r, r->group, r->version, r->kind), "scope",
                               (r->flags & VK_NAMESPACED) ? "Namespaced" : "Cluster",
                               "singularResource", r->singular, "verbs", string_array(r->verbs, 10));
         if (r->short_names[0])
@@ -168,12 +164,11 @@ static json_t *group_discovery(const char *group)
         if (r->categories[0])
             json_object_set_new(e, "categories", string_array(r->categories, 4));
         json_t *subs = json_array();
-        for (size_t k = 0; k < sizeof r->subresources / sizeof r->subresources[0]; k++)
-            if (r->subresources[k].name)
-                json_array_append_new(subs, json_pack("{s:s, s:o, s:o}", "subresource",
-                                                      r->subresources[k].name, "responseKind",
-                                                      response_kind(r), "verbs",
-                                                      string_array(r->subresources[k].verbs, 4)));
+        for (const vk_subresource *sub = r->subresources; sub->name; sub++)
+            json_array_append_new(
+                subs, json_pack("{s:s, s:o, s:o}", "subresource", sub->name, "responseKind",
+                                response_kind(r, sub->group, sub->version, sub->kind), "verbs",
+                                string_array(sub->verbs, 8)));
         if (json_array_size(subs))
             json_object_set_new(e, "subresources", subs);
         else

@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config libssl-dev libnghttp2-dev libuv1-dev liblmdb-dev libjansson-dev
 libprotobuf-c-dev protobuf-c-compiler libyaml-dev libwslay-dev libhttp-parser-dev libcmocka-dev
 curl nghttp2-client openssl zlib1g-dev"
-[ "${1:-}" = "test" ] && PKGS="$PKGS clang libclang-rt-14-dev clang-format"
+[ "${1:-}" = "test" ] && PKGS="$PKGS clang libclang-rt-14-dev clang-format python3"
 [ "${1:-}" = "bench" ] && PKGS="$PKGS hyperfine nghttp2-client"
 missing=""
 for p in $PKGS; do

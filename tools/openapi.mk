@@ -9,8 +9,12 @@
 # 2. tools/openapi (Go, kube-openapi at the version that kubernetes release uses) keeps
 #    the v3 documents of OPENAPI_GVS, their groups and api, apis, version; prunes the v2
 #    document to the same paths; re-encodes, hashes, converts to gnostic protobuf and
-#    gzips them into build/gen/openapi/openapi_data.c (about 2 MB of data).
-# 3. That file is one archive, OPENAPI_LIB, shared by the release and sanitized builds.
+#    gzips them into build/gen/openapi/openapi_data.c (about 2 MB of data). Its
+#    `resources` mode turns api/discovery (the legacy discovery documents of every
+#    group-version) into build/gen/openapi/api_resources.c: the facts of each served
+#    resource (names, kind, scope, verbs, short names, categories, subresources), in
+#    kube's order, from which the registry builds what it serves.
+# 3. Those files are one archive, OPENAPI_LIB, shared by the release and sanitized builds.
 #
 # Provides: OPENAPI_LIB (link it after the module archives), OPENAPI_GVS, targets
 # `openapi` and `openapi-clean`; adds zlib to PKG_LIBS (replies are inflated for clients
@@ -74,7 +78,17 @@ $(OPENAPI_GEN)/openapi_data.o: $(OPENAPI_GEN)/openapi_data.c apiserver/openapi.h
 	@echo "CC $<"
 	@$(CC) $(OPENAPI_CFLAGS) -c -o $@ $<
 
-$(OPENAPI_LIB): $(OPENAPI_GEN)/openapi_data.o
+# The discovery facts of the served resources (vk_api_facts, apiserver/registry/resource.h),
+# from api/discovery next to api/openapi-spec.
+$(OPENAPI_GEN)/api_resources.c: $(OPENAPI_FETCH)/spec-dir.txt $(OPENAPI_TOOL) $(OPENAPI_CONF)
+	@mkdir -p $(@D)
+	@$(OPENAPI_TOOL) resources "$$(cat $<)/../discovery" $@.tmp $(OPENAPI_GVS) && mv $@.tmp $@
+
+$(OPENAPI_GEN)/api_resources.o: $(OPENAPI_GEN)/api_resources.c apiserver/registry/resource.h
+	@echo "CC $<"
+	@$(CC) $(OPENAPI_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(OPENAPI_LIB): $(OPENAPI_GEN)/openapi_data.o $(OPENAPI_GEN)/api_resources.o
 	@rm -f $@; ar rcs $@ $^
 
 openapi-clean:

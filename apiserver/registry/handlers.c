@@ -860,6 +860,12 @@ static void create_as(vk_server *s, const vk_user *user, const vk_resource *res,
         nm[pl + 5] = 0;
         json_object_set_new(meta, "name", json_string(nm));
     }
+    /* kube's strategies: a kind with a status subresource starts with an empty status
+     * (nodes keep theirs); the kinds that count generations start at 1. */
+    if (vk_subresource_find(res, "status") && !(res->flags & VK_STATUS_ON_CREATE))
+        json_object_set_new(obj, "status", json_object());
+    if (res->flags & VK_GENERATION)
+        json_object_set_new(meta, "generation", json_integer(1));
     vk_ctx ctx = vk_resource_ctx(s, res);
     ctx.user = user;
     if (res->strategy && res->strategy->prepare_create)
@@ -1157,7 +1163,7 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
     }
     bool served = false;
     const char *const *verbs = sub ? sub->verbs : res->verbs;
-    size_t nverbs = sub ? 4 : 10;
+    size_t nverbs = sub ? sizeof sub->verbs / sizeof *sub->verbs : 10;
     for (size_t i = 0; i < nverbs && verbs[i]; i++)
         served |= !strcmp(verbs[i], ri->verb);
     if (!served) {

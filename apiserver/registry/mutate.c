@@ -190,6 +190,43 @@ static void keep_system_fields(json_t *obj, const json_t *old)
     json_object_del(meta, "selfLink");
 }
 
+/* True when obj and old differ outside metadata and status (kube's strategies compare
+ * the spec; this also covers the kinds whose fields sit at the top). */
+static bool changed_beyond_status(const json_t *obj, const json_t *old)
+{
+    static const char *const skip[] = {"metadata", "status", "kind", "apiVersion"};
+    json_t *a = json_deep_copy(obj), *b = json_deep_copy(old);
+    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++) {
+        json_object_del(a, skip[i]);
+        json_object_del(b, skip[i]);
+    }
+    bool changed = !a || !b || !json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return changed;
+}
+
+/* The generic update rules of kube's strategies: through the main resource, the status
+ * of a kind with a status subresource is kept; a kind that counts generations counts
+ * this one when more than metadata and status changed. */
+static void generic_update_rules(const vk_resource *res, json_t *obj, const json_t *old,
+                                 bool main_path)
+{
+    if (main_path && vk_subresource_find(res, "status")) {
+        json_t *st = json_object_get(old, "status");
+        if (st)
+            json_object_set(obj, "status", st);
+        else
+            json_object_del(obj, "status");
+    }
+    if ((res->flags & VK_GENERATION) && changed_beyond_status(obj, old)) {
+        json_t *meta = json_object_get(obj, "metadata");
+        json_int_t g =
+            json_integer_value(json_object_get(json_object_get(old, "metadata"), "generation"));
+        json_object_set_new(meta, "generation", json_integer(g + 1));
+    }
+}
+
 /* True when obj differs from old only in what the garbage collector writes
  * (ownerReferences, finalizers): kube lets such updates past the writer checks. */
 static bool only_gc_fields(const json_t *obj, const json_t *old)
@@ -406,6 +443,7 @@ static void run(rmw *m)
             m->sub->keep(obj, old);
         if (plain && m->res->strategy && m->res->strategy->prepare_update)
             m->res->strategy->prepare_update(&ctx, obj, old);
+        generic_update_rules(m->res, obj, old, plain);
         vk_errlist errs = {0};
         if (m->change != CH_EDIT && m->res->strategy && m->res->strategy->validate_update)
             m->res->strategy->validate_update(&ctx, obj, old, &errs);

@@ -5,7 +5,7 @@
 #include "apiserver/registry/resource.h"
 #include "apiserver/server.h"
 
-/* One declaration a line, so adding a resource is adding two lines. */
+/* The resource files, one declaration a line. */
 extern const vk_resource vk_res_configmaps;
 extern const vk_resource vk_res_endpoints;
 extern const vk_resource vk_res_events;
@@ -25,28 +25,165 @@ extern const vk_resource vk_res_selfsubjectaccessreviews;
 extern const vk_resource vk_res_selfsubjectrulesreviews;
 extern const vk_resource vk_res_subjectaccessreviews;
 
-/* Every served resource, one line each, in discovery order. */
-const vk_resource *const vk_resources[] = {
-    &vk_res_configmaps,                /* */
-    &vk_res_endpoints,                 /* */
-    &vk_res_events,                    /* */
-    &vk_res_namespaces,                /* */
-    &vk_res_secrets,                   /* */
-    &vk_res_serviceaccounts,           /* */
-    &vk_res_services,                  /* */
-    &vk_res_leases,                    /* coordination.k8s.io */
-    &vk_res_endpointslices,            /* discovery.k8s.io */
-    &vk_res_selfsubjectreviews,        /* authentication.k8s.io */
-    &vk_res_localsubjectaccessreviews, /* authorization.k8s.io */
-    &vk_res_selfsubjectaccessreviews,  /* */
-    &vk_res_selfsubjectrulesreviews,   /* */
-    &vk_res_subjectaccessreviews,      /* */
-    &vk_res_clusterrolebindings,       /* rbac.authorization.k8s.io */
-    &vk_res_clusterroles,              /* */
-    &vk_res_rolebindings,              /* */
-    &vk_res_roles,                     /* */
-    NULL,
+/* Resources with rules of their own, one line each (any order: discovery follows
+ * kube's). */
+static const vk_resource *const written[] = {
+    &vk_res_configmaps,
+    &vk_res_endpoints,
+    &vk_res_events,
+    &vk_res_namespaces,
+    &vk_res_secrets,
+    &vk_res_serviceaccounts,
+    &vk_res_services,
+    &vk_res_leases,
+    &vk_res_endpointslices,
+    &vk_res_selfsubjectreviews,
+    &vk_res_localsubjectaccessreviews,
+    &vk_res_selfsubjectaccessreviews,
+    &vk_res_selfsubjectrulesreviews,
+    &vk_res_subjectaccessreviews,
+    &vk_res_clusterrolebindings,
+    &vk_res_clusterroles,
+    &vk_res_rolebindings,
+    &vk_res_roles,
 };
+
+/* Built-in kinds served with the generic rules, where those take a flag; and the kinds
+ * not served yet, with the reason. Every other built-in kind that can be created, read
+ * and listed is served with the generic rules as they are. */
+#define GEN(g, p)                                                                                  \
+    {                                                                                              \
+        .group = g, .version = "v1", .plural = p, .flags = VK_GENERATION                           \
+    }
+static const vk_resource generic[] = {
+    GEN("admissionregistration.k8s.io", "mutatingadmissionpolicies"),
+    GEN("admissionregistration.k8s.io", "mutatingadmissionpolicybindings"),
+    GEN("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+    GEN("admissionregistration.k8s.io", "validatingadmissionpolicies"),
+    GEN("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
+    GEN("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+    GEN("apps", "daemonsets"),
+    GEN("apps", "deployments"),
+    GEN("apps", "replicasets"),
+    GEN("apps", "statefulsets"),
+    {.group = "autoscaling",
+     .version = "v2",
+     .plural = "horizontalpodautoscalers",
+     .flags = VK_GENERATION},
+    GEN("batch", "cronjobs"),
+    GEN("batch", "jobs"),
+    GEN("", "pods"),
+    GEN("", "podtemplates"),
+    GEN("", "replicationcontrollers"),
+    GEN("flowcontrol.apiserver.k8s.io", "flowschemas"),
+    GEN("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations"),
+    GEN("networking.k8s.io", "ingresses"),
+    GEN("networking.k8s.io", "ingressclasses"),
+    GEN("networking.k8s.io", "networkpolicies"),
+    GEN("policy", "poddisruptionbudgets"),
+    GEN("resource.k8s.io", "deviceclasses"),
+    GEN("resource.k8s.io", "devicetaintrules"),
+    GEN("resource.k8s.io", "resourceslices"),
+    GEN("scheduling.k8s.io", "priorityclasses"),
+    /* The kubelet registers a node with its status. */
+    {.group = "", .version = "v1", .plural = "nodes", .flags = VK_STATUS_ON_CREATE},
+    /* Stored as core/v1 Event and converted; not written yet. */
+    {.group = "events.k8s.io", .version = "v1", .plural = "events", .flags = VK_NOT_SERVED},
+    /* Stored as autoscaling/v2 and converted; not written yet. */
+    {.group = "autoscaling",
+     .version = "v1",
+     .plural = "horizontalpodautoscalers",
+     .flags = VK_NOT_SERVED},
+};
+#undef GEN
+
+const vk_resource *const *vk_resources;
+
+static bool names(const vk_resource *r, const vk_api_facts *f)
+{
+    return !strcmp(r->group, f->group) && !strcmp(r->version, f->version) &&
+           !strcmp(r->plural, f->plural);
+}
+
+static bool has_verb(const char *const *verbs, const char *v)
+{
+    for (size_t i = 0; i < 10 && verbs[i]; i++)
+        if (!strcmp(verbs[i], v))
+            return true;
+    return false;
+}
+
+static void die(const char *what, const char *group, const char *plural)
+{
+    fprintf(stderr, "vkube: registry: %s %s/%s\n", what, group, plural);
+    abort();
+}
+
+/* Joins the facts and the rules into vk_resources, before main: a resource file that
+ * names no built-in resource, or a subresource kube does not have, stops the program. */
+__attribute__((constructor)) static void registry_build(void)
+{
+    size_t n = 0;
+    while (vk_api_facts_table[n].plural)
+        n++;
+    vk_resource *all = calloc(n, sizeof *all);
+    const vk_resource **list = calloc(n + 1, sizeof *list);
+    if (!all || !list)
+        die("out of memory for", "", "");
+    for (size_t w = 0; w < sizeof written / sizeof written[0]; w++) {
+        size_t i = 0;
+        while (i < n && !names(written[w], &vk_api_facts_table[i]))
+            i++;
+        if (i == n)
+            die("no built-in resource", written[w]->group, written[w]->plural);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const vk_api_facts *f = &vk_api_facts_table[i];
+        const vk_resource *w = NULL, *g = NULL;
+        for (size_t j = 0; !w && j < sizeof written / sizeof written[0]; j++)
+            w = names(written[j], f) ? written[j] : NULL;
+        for (size_t j = 0; !g && j < sizeof generic / sizeof generic[0]; j++)
+            g = names(&generic[j], f) ? &generic[j] : NULL;
+        if (!w && ((g && (g->flags & VK_NOT_SERVED)) || !has_verb(f->verbs, "create") ||
+                   !has_verb(f->verbs, "get") || !has_verb(f->verbs, "list")))
+            continue; /* not served yet */
+        vk_resource *r = &all[k];
+        if (w || g)
+            *r = *(w ? w : g);
+        r->group = f->group;
+        r->version = f->version;
+        r->plural = f->plural;
+        r->singular = f->singular;
+        r->kind = f->kind;
+        memcpy(r->short_names, f->short_names, sizeof r->short_names);
+        memcpy(r->categories, f->categories, sizeof r->categories);
+        memcpy(r->verbs, f->verbs, sizeof r->verbs);
+        r->storage_hash = f->storage_hash;
+        r->flags |= f->namespaced ? VK_NAMESPACED : 0;
+        if (!w)
+            for (size_t j = 0; j < VK_MAX_SUBRESOURCES; j++)
+                if (f->subresources[j].name && !strcmp(f->subresources[j].name, "status"))
+                    r->subresources[0] =
+                        (vk_subresource){.name = "status", .keep = vk_keep_all_but_status};
+        for (size_t s = 0; s < VK_MAX_SUBRESOURCES && r->subresources[s].name; s++) {
+            vk_subresource *sub = &r->subresources[s];
+            size_t j = 0;
+            while (j < VK_MAX_SUBRESOURCES && f->subresources[j].name &&
+                   strcmp(f->subresources[j].name, sub->name))
+                j++;
+            if (j == VK_MAX_SUBRESOURCES || !f->subresources[j].name)
+                die("kube has no subresource", r->plural, sub->name);
+            sub->group = f->subresources[j].group;
+            sub->version = f->subresources[j].version;
+            sub->kind = f->subresources[j].kind;
+            memcpy(sub->verbs, f->subresources[j].verbs, sizeof sub->verbs);
+        }
+        list[k] = r;
+        k++;
+    }
+    vk_resources = list;
+}
 
 uint32_t vk_resource_id(const vk_resource *r)
 {

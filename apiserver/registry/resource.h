@@ -1,8 +1,12 @@
 /* vk_resource: what the generic registry needs to know about one served resource.
  *
- * One resource's behaviour lives in one file (apiserver/resources/<group>/<plural>.c)
- * that defines its vk_resource; registry.c lists them. Generic code never compares
- * resource names: it reads these fields. */
+ * The facts of every built-in resource (names, kind, scope, verbs, short names,
+ * categories, subresources) come from kube's own discovery documents at build time
+ * (vk_api_facts). One resource's behaviour lives in one file
+ * (apiserver/resources/<group>/<plural>.c) that defines its vk_resource with the group,
+ * version and plural it serves and its rules; registry.c lists them and joins them to
+ * the facts. A built-in resource without such a file is served with the generic rules.
+ * Generic code never compares resource names: it reads these fields. */
 #ifndef VK_REGISTRY_RESOURCE_H
 #define VK_REGISTRY_RESOURCE_H
 
@@ -13,7 +17,15 @@
 #include "apiserver/http/req.h"
 
 enum {
-    VK_NAMESPACED = 1u << 0,
+    VK_NAMESPACED = 1u << 0, /* a fact: set from vk_api_facts */
+    /* metadata.generation is 1 on create and counts changes outside metadata and
+     * status (the kinds whose kube strategy does so). */
+    VK_GENERATION = 1u << 1,
+    /* A kind with a status subresource whose create keeps the status it is given
+     * (nodes); the others start with an empty status. */
+    VK_STATUS_ON_CREATE = 1u << 2,
+    /* A built-in kind not served yet (the entry says why). */
+    VK_NOT_SERVED = 1u << 3,
 };
 
 /* Field errors for a 422 Invalid (kube's field.ErrorList). */
@@ -70,12 +82,35 @@ typedef struct vk_strategy {
 
 /* A subresource that writes part of its parent object (status, finalize): an update
  * or patch through it takes the new object, then keep() copies back from the stored one
- * what this subresource may not change. GET answers the whole object. */
+ * what this subresource may not change. GET answers the whole object. A resource file
+ * gives name and keep; the rest are facts. */
 typedef struct vk_subresource {
     const char *name;
-    const char *verbs[4]; /* discovery */
     void (*keep)(json_t *obj, const json_t *old);
+    const char *group, *version, *kind; /* of the object it answers */
+    const char *verbs[8];
 } vk_subresource;
+
+enum { VK_MAX_SUBRESOURCES = 12 };
+
+/* kube's discovery facts of one built-in resource (generated from api/discovery of the
+ * pinned k8s.io/kubernetes by tools/openapi; build/gen/openapi/api_resources.c). */
+typedef struct vk_api_facts {
+    const char *group, *version, *plural, *singular, *kind;
+    const char *short_names[4];
+    const char *categories[4];
+    const char *verbs[10];
+    bool namespaced;
+    const char *storage_hash;
+    struct {
+        const char *name, *group, *version, *kind;
+        const char *verbs[8];
+    } subresources[VK_MAX_SUBRESOURCES];
+} vk_api_facts;
+
+/* Every served group-version's resources in kube's discovery order; ends with a zero
+ * entry. */
+extern const vk_api_facts vk_api_facts_table[];
 
 /* keep() of a status subresource: everything but metadata and status comes from old. */
 void vk_keep_all_but_status(json_t *obj, const json_t *old);
@@ -88,10 +123,13 @@ typedef struct vk_column {
 } vk_column;
 
 typedef struct vk_resource {
-    const char *group, *version, *plural, *singular, *kind;
+    const char *group, *version, *plural;
+    /* Facts, filled in from vk_api_facts. */
+    const char *singular, *kind;
     const char *short_names[4];
     const char *categories[4];
     const char *verbs[10];
+    const char *storage_hash;
     unsigned flags;
     const vk_strategy *strategy;
     const vk_column *columns; /* NULL: kube's default Name / Created At */
@@ -100,7 +138,7 @@ typedef struct vk_resource {
      * dotted path into the object. */
     const char *field_labels[12];
     /* Subresources; an entry with a NULL name ends the list. */
-    vk_subresource subresources[3];
+    vk_subresource subresources[VK_MAX_SUBRESOURCES + 1];
     /* State kept for the resource while the server runs (built from the store at
      * start), and its destructor. Both optional. */
     void *(*state_new)(struct vk_server *s);
@@ -111,12 +149,6 @@ typedef struct vk_resource {
      * status for request r, or adds causes for a 422. */
     void (*review)(vk_ctx *c, const vk_req *r, json_t *obj, vk_errlist *errs);
 } vk_resource;
-
-/* The verbs of an ordinary resource, as discovery lists them. */
-#define VK_VERBS_ALL                                                                               \
-    {                                                                                              \
-        "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"          \
-    }
 
 /* Name rules, as kube's ValidateObjectMeta is given them per kind. */
 enum vk_name_rule {
@@ -129,8 +161,9 @@ enum vk_name_rule {
  * restarts (storage keys begin with it). */
 uint32_t vk_resource_id(const vk_resource *r);
 
-/* Every served resource, in discovery order; NULL-terminated. */
-extern const vk_resource *const vk_resources[];
+/* Every served resource, in discovery order; NULL-terminated. Built before main from
+ * the facts and the resource files (registry.c). */
+extern const vk_resource *const *vk_resources;
 
 /* The subresource of res called name, or NULL. */
 const vk_subresource *vk_subresource_find(const vk_resource *res, const char *name);

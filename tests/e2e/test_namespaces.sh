@@ -65,7 +65,7 @@ assert d[\"kind\"]==\"APIGroupDiscoveryList\" and d[\"apiVersion\"]==\"apidiscov
 g=d[\"items\"]
 assert len(g)==1 and g[0][\"metadata\"]=={} and g[0][\"versions\"][0][\"version\"]==\"v1\"
 r={x[\"resource\"]:x for x in g[0][\"versions\"][0][\"resources\"]}
-assert r[\"namespaces\"][\"scope\"]==\"Cluster\" and r[\"namespaces\"][\"responseKind\"]=={\"group\":\"\",\"version\":\"v1\",\"kind\":\"Namespace\"}
+assert r[\"namespaces\"][\"scope\"]==\"Cluster\" and r[\"namespaces\"][\"responseKind\"]=={\"group\":\"\",\"version\":\"\",\"kind\":\"Namespace\"}
 assert [s[\"subresource\"] for s in r[\"namespaces\"][\"subresources\"]]==[\"finalize\",\"status\"]' && grep -qi '^content-type: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' \$WORK/agg.h && grep -qi '^cache-control: public' \$WORK/agg.h"
 check "aggregated discovery: a matching If-None-Match is 304" bash -c "etag=\$(raw -D - -o /dev/null -H \"\$AGG\" \$VK_URL/apis | sed -n 's/^etag: //Ip' | tr -d '\r'); [ \$(raw -o /dev/null -w '%{http_code}' -H \"\$AGG\" -H \"If-None-Match: \$etag\" \$VK_URL/apis) = 304 ]"
 check "kubectl api-resources lists namespaces" bash -c "kubectl api-resources --no-headers | grep -Eq '^namespaces +ns +v1 +false +Namespace'"

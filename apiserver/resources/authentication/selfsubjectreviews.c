@@ -18,8 +18,5 @@ const vk_resource vk_res_selfsubjectreviews = {
     .group = "authentication.k8s.io",
     .version = "v1",
     .plural = "selfsubjectreviews",
-    .singular = "selfsubjectreview",
-    .kind = "SelfSubjectReview",
-    .verbs = {"create"},
     .review = review,
 };

@@ -133,9 +133,6 @@ const vk_resource vk_res_selfsubjectrulesreviews = {
     .group = "authorization.k8s.io",
     .version = "v1",
     .plural = "selfsubjectrulesreviews",
-    .singular = "selfsubjectrulesreview",
-    .kind = "SelfSubjectRulesReview",
-    .verbs = {"create"},
     .review = review_rules,
 };
 
@@ -143,9 +140,6 @@ const vk_resource vk_res_selfsubjectaccessreviews = {
     .group = "authorization.k8s.io",
     .version = "v1",
     .plural = "selfsubjectaccessreviews",
-    .singular = "selfsubjectaccessreview",
-    .kind = "SelfSubjectAccessReview",
-    .verbs = {"create"},
     .review = review_self,
 };
 
@@ -153,9 +147,6 @@ const vk_resource vk_res_subjectaccessreviews = {
     .group = "authorization.k8s.io",
     .version = "v1",
     .plural = "subjectaccessreviews",
-    .singular = "subjectaccessreview",
-    .kind = "SubjectAccessReview",
-    .verbs = {"create"},
     .review = review_cluster,
 };
 
@@ -163,9 +154,5 @@ const vk_resource vk_res_localsubjectaccessreviews = {
     .group = "authorization.k8s.io",
     .version = "v1",
     .plural = "localsubjectaccessreviews",
-    .singular = "localsubjectaccessreview",
-    .kind = "LocalSubjectAccessReview",
-    .verbs = {"create"},
-    .flags = VK_NAMESPACED,
     .review = review_local,
 };

@@ -18,11 +18,6 @@ const vk_resource vk_res_serviceaccounts = {
     .group = "",
     .version = "v1",
     .plural = "serviceaccounts",
-    .singular = "serviceaccount",
-    .kind = "ServiceAccount",
-    .short_names = {"sa"},
-    .verbs = VK_VERBS_ALL,
-    .flags = VK_NAMESPACED,
     .columns = columns,
     .ncolumns = sizeof columns / sizeof columns[0],
 };

@@ -104,10 +104,6 @@ const vk_resource vk_res_roles = {
     .name_rule = VK_NAME_PATH_SEGMENT,
     .version = "v1",
     .plural = "roles",
-    .singular = "role",
-    .kind = "Role",
-    .verbs = VK_VERBS_ALL,
-    .flags = VK_NAMESPACED,
     .strategy = &role_strategy,
 };
 
@@ -116,8 +112,5 @@ const vk_resource vk_res_clusterroles = {
     .name_rule = VK_NAME_PATH_SEGMENT,
     .version = "v1",
     .plural = "clusterroles",
-    .singular = "clusterrole",
-    .kind = "ClusterRole",
-    .verbs = VK_VERBS_ALL,
     .strategy = &cluster_role_strategy,
 };
