@@ -226,6 +226,19 @@ static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         vk_send_status(r, vk_reg_status(res, rc, ri->name));
         return;
     }
+    const vk_subresource *sub = vk_subresource_find(res, ri->subresource);
+    if (acc->as == VK_AS_OBJECT && sub && sub->view) {
+        json_t *obj = json_loadb(val.data, val.len, 0, NULL), *view = obj ? sub->view(obj) : NULL;
+        if (view)
+            vk_send_object(r, 200, view, acc->format);
+        else
+            vk_send_error(r, 500, "InternalError",
+                          "Internal error occurred: stored object is corrupt");
+        json_decref(obj);
+        json_decref(view);
+        vk_buf_free(&val);
+        return;
+    }
     if (acc->as == VK_AS_OBJECT) {
         vk_reg_reply(r, 200, res, val.data, val.len, acc->format);
         vk_buf_free(&val);

@@ -86,11 +86,28 @@ static void reply_status(rmw *m, json_t *st)
 
 static void reply_object(rmw *m, const char *json, size_t len)
 {
+    json_t *obj = NULL, *view = NULL;
     if (m->cb)
         m->cb(m->cb_ud, 0, json, len, NULL);
+    else if (m->r && m->sub && m->sub->view && (obj = json_loadb(json, len, 0, NULL)) &&
+             (view = m->sub->view(obj)))
+        vk_send_object(m->r, 200, view, m->fmt);
     else if (m->r)
         vk_reg_reply(m->r, 200, m->res, json, len, m->fmt);
+    json_decref(obj);
+    json_decref(view);
     rmw_free(m);
+}
+
+/* The resource as the subresource's kind (scale: autoscaling/v1 Scale), for field
+ * validation and error messages. */
+static vk_resource viewed_as(const rmw *m)
+{
+    vk_resource as = *m->res;
+    as.group = m->sub->group;
+    as.version = m->sub->version;
+    as.kind = m->sub->kind;
+    return as;
 }
 
 /* kube's answer to a delete that removed the object. */
@@ -331,8 +348,10 @@ static void run(rmw *m)
     snprintf(m->uid, sizeof m->uid, "%s", meta_str(old, "uid"));
     char oldrv[24];
     snprintf(oldrv, sizeof oldrv, "%llu", (unsigned long long)meta.mod_rev);
-    json_t *st = NULL, *obj = NULL;
+    json_t *st = NULL, *obj = NULL, *view = NULL;
     vk_buf enc = {0};
+    bool viewed = m->sub && m->sub->view && m->change != CH_DELETE;
+    vk_resource as = viewed ? viewed_as(m) : *m->res;
     vk_op op = {
         .key = key, .key_len = (size_t)klen, .expect_rev = meta.mod_rev, .rv_off = VK_NO_RV};
 
@@ -371,7 +390,12 @@ static void run(rmw *m)
             json_object_set_new(om, "deletionGracePeriodSeconds", json_integer(0));
         }
     } else {
-        obj = apply(m, old, &st);
+        /* Through a subresource of another kind, the change applies to that view. */
+        if (viewed && !(view = m->sub->view(old))) {
+            st = vk_reg_status(m->res, -ENOMEM, m->name);
+            goto out;
+        }
+        obj = apply(m, view ? view : old, &st);
         if (!obj)
             goto out;
         if (!json_is_object(obj)) {
@@ -379,12 +403,12 @@ static void run(rmw *m)
             goto out;
         }
         char avbuf[128];
-        const char *want_av = vk_reg_api_version(m->res, avbuf, sizeof avbuf);
+        const char *want_av = vk_reg_api_version(&as, avbuf, sizeof avbuf);
         const char *kind = json_string_value(json_object_get(obj, "kind"));
         const char *av = json_string_value(json_object_get(obj, "apiVersion"));
-        if ((kind && *kind && strcmp(kind, m->res->kind)) || (av && *av && strcmp(av, want_av))) {
+        if ((kind && *kind && strcmp(kind, as.kind)) || (av && *av && strcmp(av, want_av))) {
             st = bad_request("the object provided is unrecognized (must be of type %s): %s",
-                             m->res->kind, kind ? kind : "");
+                             as.kind, kind ? kind : "");
             goto out;
         }
         json_t *om = json_object_get(obj, "metadata");
@@ -411,7 +435,7 @@ static void run(rmw *m)
             m->checked = true;
             vk_req *r = m->r;
             r->on_abort = NULL;
-            if (!vk_reg_field_check(r, m->res, obj, m->dups)) {
+            if (!vk_reg_field_check(r, &as, obj, m->dups)) {
                 m->r = NULL; /* answered */
                 rmw_free(m);
                 m = NULL;
@@ -435,11 +459,24 @@ static void run(rmw *m)
             goto out;
         }
         m->client_rv = named_rv && m->change == CH_UPDATE;
+        if (viewed) {
+            /* The changed view goes back into the stored object. */
+            json_t *full = json_deep_copy(old);
+            vk_errlist verrs = {0};
+            m->sub->set(full, obj, &verrs);
+            json_decref(obj);
+            obj = full;
+            if (verrs.causes) {
+                st = vk_reg_invalid(&as, m->name, &verrs);
+                json_decref(verrs.causes);
+                goto out;
+            }
+        }
         keep_system_fields(obj, old);
         vk_ctx ctx = vk_resource_ctx(m->s, m->res);
         ctx.user = m->user;
         bool plain = m->change != CH_EDIT && !m->sub; /* subresources have their own rules */
-        if (m->sub)
+        if (m->sub && m->sub->keep)
             m->sub->keep(obj, old);
         if (plain && m->res->strategy && m->res->strategy->prepare_update)
             m->res->strategy->prepare_update(&ctx, obj, old);
@@ -503,6 +540,7 @@ out:
         json_decref(st);
     json_decref(obj);
     json_decref(old);
+    json_decref(view);
     vk_buf_free(&val);
     vk_buf_free(&enc);
 }
@@ -545,8 +583,11 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
     }
     json_t *body = NULL;
     json_t *dups = json_array();
+    const vk_subresource *sub = *ri->subresource ? vk_subresource_find(res, ri->subresource) : NULL;
     if (change == CH_UPDATE) {
         vk_gvk want = {res->group, res->version, res->kind, false};
+        if (sub && sub->view)
+            want = (vk_gvk){sub->group, sub->version, sub->kind, false};
         if (!(body = vk_reg_decode_body(s, r, &want, dups))) {
             json_decref(dups);
             return;
@@ -580,7 +621,7 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
                .body = body,
                .fmt = acc->format,
                .dups = dups,
-               .sub = *ri->subresource ? vk_subresource_find(res, ri->subresource) : NULL,
+               .sub = sub,
                .user = vk_user_dup(&r->user)};
     if (!m->user) {
         rmw_free(m);

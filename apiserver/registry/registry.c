@@ -161,11 +161,14 @@ __attribute__((constructor)) static void registry_build(void)
         memcpy(r->verbs, f->verbs, sizeof r->verbs);
         r->storage_hash = f->storage_hash;
         r->flags |= f->namespaced ? VK_NAMESPACED : 0;
-        if (!w)
-            for (size_t j = 0; j < VK_MAX_SUBRESOURCES; j++)
-                if (f->subresources[j].name && !strcmp(f->subresources[j].name, "status"))
-                    r->subresources[0] =
-                        (vk_subresource){.name = "status", .keep = vk_keep_all_but_status};
+        /* The generic subresources, for a kind without a file: status and scale. */
+        for (size_t j = 0, ns = 0; !w && j < VK_MAX_SUBRESOURCES && f->subresources[j].name; j++)
+            if (!strcmp(f->subresources[j].name, "status"))
+                r->subresources[ns++] =
+                    (vk_subresource){.name = "status", .keep = vk_keep_all_but_status};
+            else if (!strcmp(f->subresources[j].name, "scale"))
+                r->subresources[ns++] =
+                    (vk_subresource){.name = "scale", .view = vk_scale_view, .set = vk_scale_set};
         for (size_t s = 0; s < VK_MAX_SUBRESOURCES && r->subresources[s].name; s++) {
             vk_subresource *sub = &r->subresources[s];
             size_t j = 0;

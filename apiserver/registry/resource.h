@@ -87,6 +87,11 @@ typedef struct vk_strategy {
 typedef struct vk_subresource {
     const char *name;
     void (*keep)(json_t *obj, const json_t *old);
+    /* A subresource that answers an object of another kind (scale) has instead view(),
+     * which makes that object from the stored one (a new reference, with apiVersion and
+     * kind), and set(), which writes a changed one back into obj or adds causes. */
+    json_t *(*view)(const json_t *obj);
+    void (*set)(json_t *obj, const json_t *view, vk_errlist *errs);
     const char *group, *version, *kind; /* of the object it answers */
     const char *verbs[8];
 } vk_subresource;
@@ -114,6 +119,11 @@ extern const vk_api_facts vk_api_facts_table[];
 
 /* keep() of a status subresource: everything but metadata and status comes from old. */
 void vk_keep_all_but_status(json_t *obj, const json_t *old);
+
+/* view() and set() of a scale subresource (autoscaling/v1 Scale over spec.replicas,
+ * status.replicas and the selector; registry/scale.c). */
+json_t *vk_scale_view(const json_t *obj);
+void vk_scale_set(json_t *obj, const json_t *view, vk_errlist *errs);
 
 /* A Table column: cell() returns a new reference for one object's cell. */
 typedef struct vk_column {
