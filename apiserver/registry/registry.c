@@ -10,6 +10,7 @@ extern const vk_resource vk_res_configmaps;
 extern const vk_resource vk_res_endpoints;
 extern const vk_resource vk_res_events;
 extern const vk_resource vk_res_namespaces;
+extern const vk_resource vk_res_pods;
 extern const vk_resource vk_res_secrets;
 extern const vk_resource vk_res_serviceaccounts;
 extern const vk_resource vk_res_services;
@@ -31,6 +32,7 @@ const vk_resource *const vk_resources[] = {
     &vk_res_endpoints,                 /* */
     &vk_res_events,                    /* */
     &vk_res_namespaces,                /* */
+    &vk_res_pods,                      /* */
     &vk_res_secrets,                   /* */
     &vk_res_serviceaccounts,           /* */
     &vk_res_services,                  /* */
