@@ -372,6 +372,7 @@ static void run(rmw *m)
         bool keep =
             json_array_size(json_object_get(json_object_get(obj, "metadata"), "finalizers"));
         vk_ctx ctx = vk_resource_ctx(m->s, m->res);
+        ctx.options = m->body;
         if (m->res->strategy && m->res->strategy->prepare_delete)
             keep |= m->res->strategy->prepare_delete(&ctx, obj, &st);
         if (st)
@@ -607,6 +608,10 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         json_decref(dups);
         return;
     }
+    /* Without a body, DeleteOptions come from the query (kube decodes one or the other). */
+    const char *gps = change == CH_DELETE && !body ? vk_req_query(r, "gracePeriodSeconds") : NULL;
+    if (gps && *gps)
+        body = json_pack("{s:I}", "gracePeriodSeconds", (json_int_t)strtoll(gps, NULL, 10));
     rmw *m = calloc(1, sizeof *m);
     if (!m) {
         json_decref(body);

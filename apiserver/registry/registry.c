@@ -10,6 +10,7 @@ extern const vk_resource vk_res_configmaps;
 extern const vk_resource vk_res_endpoints;
 extern const vk_resource vk_res_events;
 extern const vk_resource vk_res_namespaces;
+extern const vk_resource vk_res_pods;
 extern const vk_resource vk_res_secrets;
 extern const vk_resource vk_res_serviceaccounts;
 extern const vk_resource vk_res_services;
@@ -32,6 +33,7 @@ static const vk_resource *const written[] = {
     &vk_res_endpoints,
     &vk_res_events,
     &vk_res_namespaces,
+    &vk_res_pods,
     &vk_res_secrets,
     &vk_res_serviceaccounts,
     &vk_res_services,
@@ -72,7 +74,6 @@ static const vk_resource generic[] = {
      .flags = VK_GENERATION},
     GEN("batch", "cronjobs"),
     GEN("batch", "jobs"),
-    GEN("", "pods"),
     GEN("", "podtemplates"),
     GEN("", "replicationcontrollers"),
     GEN("flowcontrol.apiserver.k8s.io", "flowschemas"),

@@ -47,7 +47,8 @@ struct vk_server;
 typedef struct vk_ctx {
     struct vk_server *s;
     void *state;
-    const vk_user *user; /* who asks; NULL for the server's own writes */
+    const vk_user *user;   /* who asks; NULL for the server's own writes */
+    const json_t *options; /* prepare_delete: the request's DeleteOptions, or NULL */
 } vk_ctx;
 
 /* Per-resource rules, in kube's order (registry/handlers.c, registry/mutate.c):
