@@ -11,7 +11,8 @@ PKGS    := openssl libnghttp2 libuv lmdb jansson libprotobuf-c yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lhttp_parser -lm -lpthread
 
-WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Werror
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
+           -Wno-missing-field-initializers -Werror
 DEFS    := -D_GNU_SOURCE -DVK_KUBE_VERSION='"$(KUBE_VERSION)"'
 BUILD_DEFS := -DVK_COMMIT='"$(VK_COMMIT)"' -DVK_TREE='"$(VK_TREE)"' -DVK_BUILD_DATE='"$(BUILD_DATE)"'
 INC     := -I. $(PKG_CFLAGS)

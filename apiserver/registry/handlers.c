@@ -160,13 +160,34 @@ json_t *vk_reg_columns(const vk_resource *res)
     return a;
 }
 
+/* A column's cell by path: the value there, or the zero of the column's type. */
+static json_t *path_cell(const vk_column *col, const json_t *obj)
+{
+    const json_t *v = obj;
+    for (const char *p = col->path; v && p && *p;) {
+        size_t n = strcspn(p, ".");
+        char k[128];
+        snprintf(k, sizeof k, "%.*s", (int)n, p);
+        v = json_object_get(v, k);
+        p += n + (p[n] == '.');
+    }
+    if (v && !json_is_null(v))
+        return json_incref((json_t *)v);
+    if (!strcmp(col->type, "integer") || !strcmp(col->type, "number"))
+        return json_integer(0);
+    if (!strcmp(col->type, "boolean"))
+        return json_false();
+    return json_string("<none>");
+}
+
 json_t *vk_reg_row(const vk_resource *res, const json_t *obj, const char *include,
                    const char *version)
 {
     json_t *cells = json_array();
     if (res->columns) {
         for (size_t i = 0; i < res->ncolumns; i++)
-            json_array_append_new(cells, res->columns[i].cell(obj));
+            json_array_append_new(cells, res->columns[i].cell ? res->columns[i].cell(obj)
+                                                              : path_cell(&res->columns[i], obj));
     } else {
         json_array_append_new(cells, vk_cell_name(obj));
         json_t *ts = json_object_get(json_object_get(obj, "metadata"), "creationTimestamp");
@@ -881,6 +902,8 @@ static void create_as(vk_server *s, const vk_user *user, const vk_resource *res,
         json_object_set_new(meta, "generation", json_integer(1));
     vk_ctx ctx = vk_resource_ctx(s, res);
     ctx.user = user;
+    if (res->strategy && res->strategy->defaults)
+        res->strategy->defaults(obj);
     if (res->strategy && res->strategy->prepare_create)
         res->strategy->prepare_create(&ctx, obj);
     char uid[37], ts[21];

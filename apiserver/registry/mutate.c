@@ -479,6 +479,8 @@ static void run(rmw *m)
         bool plain = m->change != CH_EDIT && !m->sub; /* subresources have their own rules */
         if (m->sub && m->sub->keep)
             m->sub->keep(obj, old);
+        if (m->change != CH_EDIT && m->res->strategy && m->res->strategy->defaults)
+            m->res->strategy->defaults(obj);
         if (plain && m->res->strategy && m->res->strategy->prepare_update)
             m->res->strategy->prepare_update(&ctx, obj, old);
         generic_update_rules(m->res, obj, old, plain);

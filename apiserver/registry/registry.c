@@ -7,6 +7,10 @@
 
 /* The resource files, one declaration a line. */
 extern const vk_resource vk_res_configmaps;
+extern const vk_resource vk_res_daemonsets;
+extern const vk_resource vk_res_deployments;
+extern const vk_resource vk_res_replicasets;
+extern const vk_resource vk_res_statefulsets;
 extern const vk_resource vk_res_endpoints;
 extern const vk_resource vk_res_events;
 extern const vk_resource vk_res_namespaces;
@@ -39,6 +43,10 @@ static const vk_resource *const written[] = {
     &vk_res_services,
     &vk_res_leases,
     &vk_res_endpointslices,
+    &vk_res_daemonsets,
+    &vk_res_deployments,
+    &vk_res_replicasets,
+    &vk_res_statefulsets,
     &vk_res_selfsubjectreviews,
     &vk_res_localsubjectaccessreviews,
     &vk_res_selfsubjectaccessreviews,
@@ -64,10 +72,6 @@ static const vk_resource generic[] = {
     GEN("admissionregistration.k8s.io", "validatingadmissionpolicies"),
     GEN("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
     GEN("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
-    GEN("apps", "daemonsets"),
-    GEN("apps", "deployments"),
-    GEN("apps", "replicasets"),
-    GEN("apps", "statefulsets"),
     {.group = "autoscaling",
      .version = "v2",
      .plural = "horizontalpodautoscalers",
@@ -170,19 +174,24 @@ __attribute__((constructor)) static void registry_build(void)
             else if (!strcmp(f->subresources[j].name, "scale"))
                 r->subresources[ns++] =
                     (vk_subresource){.name = "scale", .view = vk_scale_view, .set = vk_scale_set};
-        for (size_t s = 0; s < VK_MAX_SUBRESOURCES && r->subresources[s].name; s++) {
-            vk_subresource *sub = &r->subresources[s];
-            size_t j = 0;
-            while (j < VK_MAX_SUBRESOURCES && f->subresources[j].name &&
-                   strcmp(f->subresources[j].name, sub->name))
-                j++;
-            if (j == VK_MAX_SUBRESOURCES || !f->subresources[j].name)
-                die("kube has no subresource", r->plural, sub->name);
-            sub->group = f->subresources[j].group;
-            sub->version = f->subresources[j].version;
-            sub->kind = f->subresources[j].kind;
-            memcpy(sub->verbs, f->subresources[j].verbs, sizeof sub->verbs);
+        /* The served subresources take their facts, in kube's order. */
+        vk_subresource subs[VK_MAX_SUBRESOURCES + 1] = {{0}};
+        size_t nsubs = 0;
+        for (size_t j = 0; j < VK_MAX_SUBRESOURCES && f->subresources[j].name; j++) {
+            const vk_subresource *sub = vk_subresource_find(r, f->subresources[j].name);
+            if (!sub)
+                continue;
+            subs[nsubs] = *sub;
+            subs[nsubs].group = f->subresources[j].group;
+            subs[nsubs].version = f->subresources[j].version;
+            subs[nsubs].kind = f->subresources[j].kind;
+            memcpy(subs[nsubs].verbs, f->subresources[j].verbs, sizeof subs[nsubs].verbs);
+            nsubs++;
         }
+        for (size_t s = 0; s < VK_MAX_SUBRESOURCES && r->subresources[s].name; s++)
+            if (s >= nsubs)
+                die("kube has no such subresource of", r->plural, r->subresources[s].name);
+        memcpy(r->subresources, subs, sizeof subs);
         list[k] = r;
         k++;
     }

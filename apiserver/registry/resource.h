@@ -52,10 +52,13 @@ typedef struct vk_ctx {
 } vk_ctx;
 
 /* Per-resource rules, in kube's order (registry/handlers.c, registry/mutate.c):
- * create = prepare_create, validate_create, claim, store (release if the store fails);
- * update = prepare_update, validate_update, store; delete = prepare_delete, store,
- * release. Every hook is optional. */
+ * create = defaults, prepare_create, validate_create, claim, store (release if the store
+ * fails); update = defaults, prepare_update, validate_update, store; delete = prepare_delete,
+ * store, release. Every hook is optional. */
 typedef struct vk_strategy {
+    /* kube's SetDefaults_*: runs on every object a client writes (a create, an update,
+     * the result of a patch), before prepare_create or prepare_update. Idempotent. */
+    void (*defaults)(json_t *obj);
     /* Defaults and system-owned fields of a new object (status reset, ...). */
     void (*prepare_create)(vk_ctx *c, json_t *obj);
     /* Adds causes for an invalid new object. */
@@ -126,11 +129,13 @@ void vk_keep_all_but_status(json_t *obj, const json_t *old);
 json_t *vk_scale_view(const json_t *obj);
 void vk_scale_set(json_t *obj, const json_t *view, vk_errlist *errs);
 
-/* A Table column: cell() returns a new reference for one object's cell. */
+/* A Table column: cell() returns a new reference for one object's cell; without one,
+ * the cell is the value at path (dotted), or the zero of type when absent. */
 typedef struct vk_column {
     const char *name, *type, *format, *description;
     int priority;
     json_t *(*cell)(const json_t *obj);
+    const char *path;
 } vk_column;
 
 typedef struct vk_resource {

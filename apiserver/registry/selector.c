@@ -1,5 +1,7 @@
 #include "apiserver/registry/selector.h"
 
+#include "common/buf.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "apiserver/registry/common.h"
+#include "common/buf.h"
 #include "common/err.h"
 
 enum op { OP_EQ, OP_NE, OP_IN, OP_NOTIN, OP_EXISTS, OP_NOTEXISTS, OP_GT, OP_LT };
@@ -328,4 +331,79 @@ const char *vk_selector_exact(const vk_selector *sel, const char *field)
         val = sel->v[i].values[0];
     }
     return val;
+}
+
+/* ---- formatting (labels.Selector.String()) ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One requirement: its key (the sort order) and its text. */
+typedef struct {
+    const char *key;
+    char *text;
+} fmt_req;
+
+static int cmp_req(const void *a, const void *b)
+{
+    return strcmp(((const fmt_req *)a)->key, ((const fmt_req *)b)->key);
+}
+
+json_t *vk_label_selector_format(const json_t *sel)
+{
+    json_t *ml = json_object_get(sel, "matchLabels");
+    json_t *me = json_object_get(sel, "matchExpressions");
+    bool typed = json_is_object(ml) || json_is_array(me);
+    if (!typed)
+        ml = (json_t *)sel; /* an RC's selector is the label map itself */
+    size_t n = json_object_size(ml) + json_array_size(me);
+    fmt_req *reqs = calloc(n + 1, sizeof *reqs);
+    size_t k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(ml, key, v)
+    {
+        vk_buf b = {0};
+        vk_buf_printf(&b, "%s=%s", key, json_string_value(v) ? json_string_value(v) : "");
+        reqs[k++] = (fmt_req){key, b.data};
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(me, i, e)
+    {
+        const char *op = json_string_value(json_object_get(e, "operator"));
+        const char *ek = json_string_value(json_object_get(e, "key"));
+        json_t *vals = json_object_get(e, "values");
+        if (!op || !ek)
+            continue;
+        vk_buf b = {0};
+        if (!strcmp(op, "Exists") || !strcmp(op, "DoesNotExist")) {
+            vk_buf_printf(&b, "%s%s", *op == 'D' ? "!" : "", ek);
+        } else {
+            size_t nv = json_array_size(vals);
+            const char **vs = calloc(nv + 1, sizeof *vs);
+            for (size_t j = 0; j < nv; j++)
+                vs[j] = json_string_value(json_array_get(vals, j));
+            qsort(vs, nv, sizeof *vs, cmp_str);
+            vk_buf_printf(&b, "%s %s (", ek, !strcmp(op, "In") ? "in" : "notin");
+            for (size_t j = 0; j < nv; j++)
+                vk_buf_printf(&b, "%s%s", j ? "," : "", vs[j] ? vs[j] : "");
+            vk_buf_puts(&b, ")");
+            free(vs);
+        }
+        reqs[k++] = (fmt_req){ek, b.data};
+    }
+    qsort(reqs, k, sizeof *reqs, cmp_req);
+    vk_buf out = {0};
+    vk_buf_puts(&out, "");
+    for (size_t j = 0; j < k; j++) {
+        vk_buf_printf(&out, "%s%s", j ? "," : "", reqs[j].text ? reqs[j].text : "");
+        free(reqs[j].text);
+    }
+    free(reqs);
+    json_t *s = json_string(out.data ? out.data : "");
+    vk_buf_free(&out);
+    return s;
 }

@@ -25,6 +25,11 @@ void vk_selector_free(vk_selector *s);
 
 /* True when labels (an object or NULL) satisfy sel (NULL matches everything). */
 bool vk_selector_match_labels(const vk_selector *sel, const json_t *labels);
+
+/* A metav1.LabelSelector ({matchLabels, matchExpressions}), or a ReplicationController's
+ * plain label map, as kube prints it (labels.Selector.String()): requirements sorted by
+ * key, set values sorted; "" for an empty selector. New reference. */
+json_t *vk_label_selector_format(const json_t *sel);
 /* True when the object's field values satisfy sel. get returns the value of field f
  * for obj as a string (NULL when absent, which compares as ""). */
 bool vk_selector_match_fields(const vk_selector *sel, const json_t *obj,

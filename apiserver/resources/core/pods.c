@@ -19,6 +19,7 @@
 #include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/resource.h"
+#include "apiserver/resources/core/pods.h"
 #include "apiserver/server.h"
 #include "common/buf.h"
 #include "common/rand.h"
@@ -1963,3 +1964,8 @@ const vk_resource vk_res_pods = {
     .state_new = state_new,
     .state_free = state_free,
 };
+
+void vk_pod_template_defaults(json_t *tmpl)
+{
+    default_pod(tmpl);
+}
