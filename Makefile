@@ -107,17 +107,27 @@ $(REL)/bench/%: bench/%.c $(LIBS_REL)
 # Everything `make test` needs, installed then built.
 test: deps
 	@tools/deps.sh test
-	@$(MAKE) --no-print-directory build/vkube $(ASAN)/vkube $(UNIT_BIN)
+	@$(MAKE) --no-print-directory build/vkube $(ASAN)/vkube $(UNIT_BIN) $(FUZZ_BIN)
 	@tests/run.sh
 
 run: deps
 	@$(MAKE) --no-print-directory build/vkube
 	build/vkube server $(ARGS)
 
-# libFuzzer targets (clang); not part of `make test`.
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_LIB) $(OPENAPI_LIB)
+# libFuzzer targets (clang): the modules compiled once with fuzzer instrumentation, each
+# target linked from them. `make test` builds them and runs each for a few seconds
+# (FUZZ_SMOKE_SECONDS); `make fuzz` runs them for FUZZ_SECONDS (60) each.
+FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(DEFS) $(INC) \
+              -Wno-unused-parameter -MMD -MP
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(INC) -Wno-unused-parameter \
+	@echo "CC (fuzz) $<"
+	@clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_BIN): build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) $(GEN_LIB) $(OPENAPI_LIB)
+	@mkdir -p $(@D)
+	@echo "LINK $@"
+	@clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(INC) -Wno-unused-parameter \
 	    -o $@ $^ $(PKG_LIBS)
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do echo "== $$f"; $$f -max_total_time=$${FUZZ_SECONDS:-60} || exit 1; done
@@ -140,3 +150,5 @@ clean:
 	rm -rf build
 
 -include $(REL_OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(REL)/apiserver/main.d $(ASAN)/apiserver/main.d
+
+-include $(FUZZ_OBJ:.o=.d)

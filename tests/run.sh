@@ -58,6 +58,25 @@ for e in tests/e2e/test_*.sh; do
     fi
 done
 
+# The fuzz targets, briefly: a crash, leak or sanitizer report on the corpus-free start
+# fails (make fuzz runs them for long).
+for f in build/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    name=$(basename "$f")
+    timeout 120 "$f" -max_total_time="${FUZZ_SMOKE_SECONDS:-5}" >"$log/$name.out" 2>&1
+    rc=$?
+    runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log/$name.out")
+    if [ "$rc" -ne 0 ]; then
+        failed=$((failed + 1))
+        failures="$failures $name"
+        echo "FAIL $name (exit $rc):"
+        tail -40 "$log/$name.out"
+    else
+        passed=$((passed + 1))
+        echo "ok   $name: ${runs:-?} runs clean"
+    fi
+done
+
 [ -n "$failures" ] && echo "failed suites:$failures (logs in $log)" || rm -rf "$log"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -28,7 +28,9 @@
 
 /* Field paths are built into fixed buffers; one longer than kube allows is cut, which
  * gcc cannot rule out from the callers' buffer sizes. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 typedef struct pod_state {
     json_t *refusal; /* the Status admit() answers for the object being prepared */
