@@ -18,10 +18,12 @@
 #include "apiserver/openapi.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <jansson.h>
 #include <zlib.h>
 
 #include "apiserver/http/status.h"
@@ -355,4 +357,51 @@ void vk_openapi_v3_handle(vk_req *r)
         return;
     }
     send_blob(r, ctype, pb ? &d->pb : &d->json);
+}
+
+/* ---- field descriptions ---- */
+
+/* One looked-up description, kept for the life of the process (a few dozen). */
+typedef struct desc_entry {
+    struct desc_entry *next;
+    char *ref, *text;
+} desc_entry;
+
+static desc_entry *descs;
+
+const char *vk_openapi_description(const char *ref)
+{
+    for (desc_entry *d = descs; d; d = d->next)
+        if (!strcmp(d->ref, ref))
+            return d->text;
+    const char *slash = strchr(ref, '/');
+    const vk_openapi_blob *b = &vk_openapi_generated.v2.json;
+    unsigned char *doc = slash && b->gz ? malloc(b->len + 1) : NULL;
+    char *text = NULL;
+    if (doc && !vk_openapi_inflate(b, doc)) {
+        doc[b->len] = 0;
+        /* The definition's object alone is parsed, not the whole document. */
+        char key[256];
+        snprintf(key, sizeof key, "\"%.*s\":{", (int)(slash - ref), ref);
+        const char *at = strstr((const char *)doc, key);
+        json_t *def = at ? json_loadb(at + strlen(key) - 1,
+                                      b->len - (size_t)(at + strlen(key) - 1 - (const char *)doc),
+                                      JSON_DISABLE_EOF_CHECK, NULL)
+                         : NULL;
+        const char *s = json_string_value(json_object_get(
+            json_object_get(json_object_get(def, "properties"), slash + 1), "description"));
+        text = s ? strdup(s) : NULL;
+        json_decref(def);
+    }
+    free(doc);
+    desc_entry *d = malloc(sizeof *d);
+    if (!d || !(d->ref = strdup(ref))) {
+        free(d);
+        free(text);
+        return "";
+    }
+    d->text = text ? text : strdup("");
+    d->next = descs;
+    descs = d;
+    return d->text ? d->text : "";
 }

@@ -50,6 +50,12 @@ const vk_openapi_doc *vk_openapi_v3_find(const vk_openapi_set *s, const char *ke
 /* Inflates b into out, which has room for b->len bytes. 0, or -1 when the data is bad. */
 int vk_openapi_inflate(const vk_openapi_blob *b, unsigned char *out);
 
+/* The description of a field in the served OpenAPI definitions, by reference
+ * "<definition>/<property>" ("io.k8s.api.batch.v1.CronJobSpec/timeZone"), as kube's
+ * SwaggerDoc() gives it; "" when there is none. Looked up once (the v2 document is
+ * inflated and the one definition parsed), then kept. */
+const char *vk_openapi_description(const char *ref);
+
 /* Route handlers: "/openapi/v2" (exact) and "/openapi/v3" (the root and everything
  * under it). */
 void vk_openapi_v2_handle(vk_req *r);

@@ -5,9 +5,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-/* Column descriptions of the generic Name and Age columns. */
-#define VK_DESC_NAME "Name must be unique within a namespace."
-#define VK_DESC_AGE  "CreationTimestamp: when the object was created, in UTC."
+/* Column descriptions of the generic Name and Age columns: ObjectMeta's own field
+ * descriptions, looked up in the OpenAPI definitions (see vk_column). */
+#define VK_DESC_NAME "@io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta/name"
+#define VK_DESC_AGE  "@io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta/creationTimestamp"
 
 /* DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63. */
 bool vk_is_dns1123_label(const char *s);

@@ -17,6 +17,7 @@
 #include "apiserver/codec/negotiate.h"
 #include "apiserver/codec/protobuf.h"
 #include "apiserver/http/status.h"
+#include "apiserver/openapi.h"
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/internal.h"
 #include "apiserver/registry/registry.h"
@@ -143,6 +144,13 @@ json_t *vk_reg_partial(const json_t *obj, const char *version)
                      "metadata", json_object_get(obj, "metadata"));
 }
 
+/* A description "@<definition>/<property>" is the field's own from the OpenAPI
+ * definitions (kube's SwaggerDoc()). */
+static const char *column_description(const vk_column *c)
+{
+    return c->description[0] == '@' ? vk_openapi_description(c->description + 1) : c->description;
+}
+
 json_t *vk_reg_columns(const vk_resource *res)
 {
     static const vk_column defaults[] = {
@@ -153,10 +161,10 @@ json_t *vk_reg_columns(const vk_resource *res)
     size_t n = res->columns ? res->ncolumns : 2;
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a,
-                              json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", cols[i].name, "type",
-                                        cols[i].type, "format", cols[i].format, "description",
-                                        cols[i].description, "priority", cols[i].priority));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", cols[i].name,
+                                           "type", cols[i].type, "format", cols[i].format,
+                                           "description", column_description(&cols[i]), "priority",
+                                           cols[i].priority));
     return a;
 }
 
@@ -894,6 +902,13 @@ static void create_as(vk_server *s, const vk_user *user, const vk_resource *res,
         nm[pl + 5] = 0;
         json_object_set_new(meta, "name", json_string(nm));
     }
+    /* As kube's store does first of all: uid and creationTimestamp (a strategy may use
+     * them: a Job's selector is its uid). */
+    char uid[37], ts[21];
+    vk_uuid4(uid);
+    vk_time_format(time(NULL), ts);
+    json_object_set_new(meta, "uid", json_string(uid));
+    json_object_set_new(meta, "creationTimestamp", json_string(ts));
     /* kube's strategies: a kind with a status subresource starts with an empty status
      * (nodes keep theirs); the kinds that count generations start at 1. */
     if (vk_subresource_find(res, "status") && !(res->flags & VK_STATUS_ON_CREATE))
@@ -906,11 +921,10 @@ static void create_as(vk_server *s, const vk_user *user, const vk_resource *res,
         res->strategy->defaults(obj);
     if (res->strategy && res->strategy->prepare_create)
         res->strategy->prepare_create(&ctx, obj);
-    char uid[37], ts[21];
-    vk_uuid4(uid);
-    vk_time_format(time(NULL), ts);
-    json_object_set_new(meta, "uid", json_string(uid));
-    json_object_set_new(meta, "creationTimestamp", json_string(ts));
+    /* kube reads what it stored back through its defaulting decoder: the stored form is
+     * defaulted after the strategy's changes too (a Job takes its generated labels). */
+    if (res->strategy && res->strategy->defaults && res->strategy->prepare_create)
+        res->strategy->defaults(obj);
 
     name = json_string_value(json_object_get(meta, "name"));
     vk_errlist errs = {0};

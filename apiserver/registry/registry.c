@@ -7,6 +7,10 @@
 
 /* The resource files, one declaration a line. */
 extern const vk_resource vk_res_configmaps;
+extern const vk_resource vk_res_cronjobs;
+extern const vk_resource vk_res_jobs;
+extern const vk_resource vk_res_podtemplates;
+extern const vk_resource vk_res_replicationcontrollers;
 extern const vk_resource vk_res_daemonsets;
 extern const vk_resource vk_res_deployments;
 extern const vk_resource vk_res_replicasets;
@@ -38,6 +42,8 @@ static const vk_resource *const written[] = {
     &vk_res_events,
     &vk_res_namespaces,
     &vk_res_pods,
+    &vk_res_podtemplates,
+    &vk_res_replicationcontrollers,
     &vk_res_secrets,
     &vk_res_serviceaccounts,
     &vk_res_services,
@@ -47,6 +53,8 @@ static const vk_resource *const written[] = {
     &vk_res_deployments,
     &vk_res_replicasets,
     &vk_res_statefulsets,
+    &vk_res_cronjobs,
+    &vk_res_jobs,
     &vk_res_selfsubjectreviews,
     &vk_res_localsubjectaccessreviews,
     &vk_res_selfsubjectaccessreviews,
@@ -76,10 +84,6 @@ static const vk_resource generic[] = {
      .version = "v2",
      .plural = "horizontalpodautoscalers",
      .flags = VK_GENERATION},
-    GEN("batch", "cronjobs"),
-    GEN("batch", "jobs"),
-    GEN("", "podtemplates"),
-    GEN("", "replicationcontrollers"),
     GEN("flowcontrol.apiserver.k8s.io", "flowschemas"),
     GEN("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations"),
     GEN("networking.k8s.io", "ingresses"),

@@ -130,7 +130,9 @@ json_t *vk_scale_view(const json_t *obj);
 void vk_scale_set(json_t *obj, const json_t *view, vk_errlist *errs);
 
 /* A Table column: cell() returns a new reference for one object's cell; without one,
- * the cell is the value at path (dotted), or the zero of type when absent. */
+ * the cell is the value at path (dotted), or the zero of type when absent. A
+ * description "@<definition>/<property>" is that field's description in the served
+ * OpenAPI definitions, as kube's printers take it from SwaggerDoc(). */
 typedef struct vk_column {
     const char *name, *type, *format, *description;
     int priority;

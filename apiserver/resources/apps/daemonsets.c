@@ -54,38 +54,22 @@ static const vk_strategy strategy = {
 
 static const vk_column columns[] = {
     {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
-    {"Desired", "integer", "",
-     "The total number of nodes that should be running the daemon pod (including nodes "
-     "correctly running the daemon pod). More info: "
-     "https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
-     0, NULL, "status.desiredNumberScheduled"},
-    {"Current", "integer", "",
-     "The number of nodes that are running at least 1 daemon pod and are supposed to run the "
-     "daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
-     0, NULL, "status.currentNumberScheduled"},
-    {"Ready", "integer", "",
-     "numberReady is the number of nodes that should be running the daemon pod and have one or "
-     "more of the daemon pod running with a Ready Condition.",
-     0, NULL, "status.numberReady"},
-    {"Up-to-date", "integer", "", "The total number of nodes that are running updated daemon pod",
-     0, NULL, "status.updatedNumberScheduled"},
-    {"Available", "integer", "",
-     "The number of nodes that should be running the daemon pod and have one or more of the "
-     "daemon pod running and available (ready for at least spec.minReadySeconds)",
-     0, NULL, "status.numberAvailable"},
-    {"Node Selector", "string", "",
-     "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which "
-     "must match a node's labels for the pod to be scheduled on that node. More info: "
-     "https://kubernetes.io/docs/concepts/configuration/assign-pod-node/",
-     0, cell_node_selector},
+    {"Desired", "integer", "", "@io.k8s.api.apps.v1.DaemonSetStatus/desiredNumberScheduled", 0,
+     NULL, "status.desiredNumberScheduled"},
+    {"Current", "integer", "", "@io.k8s.api.apps.v1.DaemonSetStatus/currentNumberScheduled", 0,
+     NULL, "status.currentNumberScheduled"},
+    {"Ready", "integer", "", "@io.k8s.api.apps.v1.DaemonSetStatus/numberReady", 0, NULL,
+     "status.numberReady"},
+    {"Up-to-date", "integer", "", "@io.k8s.api.apps.v1.DaemonSetStatus/updatedNumberScheduled", 0,
+     NULL, "status.updatedNumberScheduled"},
+    {"Available", "integer", "", "@io.k8s.api.apps.v1.DaemonSetStatus/numberAvailable", 0, NULL,
+     "status.numberAvailable"},
+    {"Node Selector", "string", "", "@io.k8s.api.core.v1.PodSpec/nodeSelector", 0,
+     cell_node_selector},
     {"Age", "string", "", VK_DESC_AGE, 0, vk_cell_age},
     {"Containers", "string", "", VK_DESC_CONTAINERS, 1, vk_cell_containers},
     {"Images", "string", "", VK_DESC_IMAGES, 1, vk_cell_images},
-    {"Selector", "string", "",
-     "A label query over pods that are managed by the daemon set. Must match in order to be "
-     "controlled. It must match the pod template's labels. More info: "
-     "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
-     1, vk_cell_selector},
+    {"Selector", "string", "", "@io.k8s.api.apps.v1.DaemonSetSpec/selector", 1, vk_cell_selector},
 };
 
 const vk_resource vk_res_daemonsets = {

@@ -148,21 +148,14 @@ static const vk_strategy strategy = {
 static const vk_column columns[] = {
     {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
     {"Ready", "string", "", VK_DESC_READY, 0, cell_ready},
-    {"Up-to-date", "string", "",
-     "Total number of non-terminating pods targeted by this deployment that have the desired "
-     "template spec.",
-     0, cell_updated},
-    {"Available", "string", "",
-     "Total number of available non-terminating pods (ready for at least minReadySeconds) "
-     "targeted by this deployment.",
-     0, cell_available},
+    {"Up-to-date", "string", "", "@io.k8s.api.apps.v1.DeploymentStatus/updatedReplicas", 0,
+     cell_updated},
+    {"Available", "string", "", "@io.k8s.api.apps.v1.DeploymentStatus/availableReplicas", 0,
+     cell_available},
     {"Age", "string", "", VK_DESC_AGE, 0, vk_cell_age},
     {"Containers", "string", "", VK_DESC_CONTAINERS, 1, vk_cell_containers},
     {"Images", "string", "", VK_DESC_IMAGES, 1, vk_cell_images},
-    {"Selector", "string", "",
-     "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the "
-     "ones affected by this deployment. It must match the pod template's labels.",
-     1, vk_cell_selector},
+    {"Selector", "string", "", "@io.k8s.api.apps.v1.DeploymentSpec/selector", 1, vk_cell_selector},
 };
 
 const vk_resource vk_res_deployments = {

@@ -29,27 +29,16 @@ static const vk_strategy strategy = {
 
 static const vk_column columns[] = {
     {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
-    {"Desired", "integer", "",
-     "Replicas is the number of desired pods. This is a pointer to distinguish between explicit "
-     "zero and unspecified. Defaults to 1. More info: "
-     "https://kubernetes.io/docs/concepts/workloads/controllers/replicaset",
-     0, NULL, "spec.replicas"},
-    {"Current", "integer", "",
-     "Replicas is the most recently observed number of non-terminating pods. More info: "
-     "https://kubernetes.io/docs/concepts/workloads/controllers/replicaset",
-     0, NULL, "status.replicas"},
-    {"Ready", "integer", "",
-     "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.", 0,
-     NULL, "status.readyReplicas"},
+    {"Desired", "integer", "", "@io.k8s.api.apps.v1.ReplicaSetSpec/replicas", 0, NULL,
+     "spec.replicas"},
+    {"Current", "integer", "", "@io.k8s.api.apps.v1.ReplicaSetStatus/replicas", 0, NULL,
+     "status.replicas"},
+    {"Ready", "integer", "", "@io.k8s.api.apps.v1.ReplicaSetStatus/readyReplicas", 0, NULL,
+     "status.readyReplicas"},
     {"Age", "string", "", VK_DESC_AGE, 0, vk_cell_age},
     {"Containers", "string", "", VK_DESC_CONTAINERS, 1, vk_cell_containers},
     {"Images", "string", "", VK_DESC_IMAGES, 1, vk_cell_images},
-    {"Selector", "string", "",
-     "Selector is a label query over pods that should match the replica count. Label keys and "
-     "values that must match in order to be controlled by this replica set. It must match the "
-     "pod template's labels. More info: "
-     "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
-     1, vk_cell_selector},
+    {"Selector", "string", "", "@io.k8s.api.apps.v1.ReplicaSetSpec/selector", 1, vk_cell_selector},
 };
 
 const vk_resource vk_res_replicasets = {
