@@ -12,32 +12,37 @@
 #include "apiserver/server.h"
 #include "apiserver/version.h"
 #include "controllers/namespace.h"
+#include "controllers/nodesim.h"
 #include "controllers/nsdefaults.h"
+#include "controllers/scheduler.h"
 #include "common/log.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "vkube: a virtual Kubernetes cluster in one binary.\n"
-               "\n"
-               "Usage:\n"
-               "  vkube server [flags]   run the API server (standalone, with its embedded "
-               "defaults)\n"
-               "  vkube version          print the version\n"
-               "  vkube --help           this text\n"
-               "\n"
-               "Server flags (--flag value or --flag=value):\n"
-               "  --data-dir DIR            state, PKI and kubeconfig (default $HOME/.vkube; "
-               "created 0700)\n"
-               "  --listen HOST:PORT        address to serve on (default 127.0.0.1:6443)\n"
-               "  --advertise-address ADDR  address clients use (default: the listen host)\n"
-               "  --cluster-name NAME       kubeconfig cluster and context name (default vkube)\n"
-               "  --cluster-domain DOMAIN   cluster DNS domain (default cluster.local)\n"
-               "  --service-cidr CIDR       Service ClusterIP range (default 10.96.0.0/12)\n"
-               "  --token-auth-file FILE    static bearer tokens (CSV: token,user,uid,\"groups\")\n"
-               "  --shutdown-grace SECONDS  time in-flight requests get on SIGTERM (default 30)\n"
-               "  --read-header-timeout S   time a request's headers may take (default 32)\n"
-               "  --idle-timeout S          time an idle connection is kept (default 90)\n"
-               "  -v N, --v=N               log verbosity (default 2; 4 logs every request)\n");
+    fprintf(f,
+            "vkube: a virtual Kubernetes cluster in one binary.\n"
+            "\n"
+            "Usage:\n"
+            "  vkube server [flags]   run the API server (standalone, with its embedded "
+            "defaults)\n"
+            "  vkube version          print the version\n"
+            "  vkube --help           this text\n"
+            "\n"
+            "Server flags (--flag value or --flag=value):\n"
+            "  --data-dir DIR            state, PKI and kubeconfig (default $HOME/.vkube; "
+            "created 0700)\n"
+            "  --listen HOST:PORT        address to serve on (default 127.0.0.1:6443)\n"
+            "  --advertise-address ADDR  address clients use (default: the listen host)\n"
+            "  --cluster-name NAME       kubeconfig cluster and context name (default vkube)\n"
+            "  --cluster-domain DOMAIN   cluster DNS domain (default cluster.local)\n"
+            "  --service-cidr CIDR       Service ClusterIP range (default 10.96.0.0/12)\n"
+            "  --token-auth-file FILE    static bearer tokens (CSV: token,user,uid,\"groups\")\n"
+            "  --shutdown-grace SECONDS  time in-flight requests get on SIGTERM (default 30)\n"
+            "  --read-header-timeout S   time a request's headers may take (default 32)\n"
+            "  --idle-timeout S          time an idle connection is kept (default 90)\n"
+            "  --sim-nodes N             simulated nodes and the built-in scheduler (default 2;\n"
+            "                            0: none). A simulation: no container runs\n"
+            "  -v N, --v=N               log verbosity (default 2; 4 logs every request)\n");
 }
 
 static int cmd_version(void)
@@ -73,6 +78,9 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name)
 typedef struct controllers {
     vk_ns_controller *ns;
     vk_nsdefaults *defaults;
+    vk_informer *pods, *nodes; /* shared by the standalone controllers */
+    vk_nodesim *nodesim;
+    vk_scheduler *scheduler;
 } controllers;
 
 static void stop_controllers(void *ud)
@@ -80,8 +88,25 @@ static void stop_controllers(void *ud)
     controllers *c = ud;
     vk_ns_controller_free(c->ns);
     vk_nsdefaults_free(c->defaults);
-    c->ns = NULL;
-    c->defaults = NULL;
+    vk_scheduler_free(c->scheduler);
+    vk_nodesim_free(c->nodesim);
+    vk_informer_free(c->pods);
+    vk_informer_free(c->nodes);
+    *c = (controllers){0};
+}
+
+/* Standalone mode: n simulated nodes and the scheduler (none when n is 0). */
+static int start_standalone(vk_server *s, controllers *c, int n)
+{
+    if (n <= 0)
+        return 0;
+    int rc;
+    if ((rc = vk_informer_start(s, vk_resource_find("", "v1", "pods"), &c->pods)) ||
+        (rc = vk_informer_start(s, vk_resource_find("", "v1", "nodes"), &c->nodes)) ||
+        (rc = vk_nodesim_start(s, n, c->pods, &c->nodesim)) ||
+        (rc = vk_scheduler_start(s, c->pods, c->nodes, &c->scheduler)))
+        return rc;
+    return 0;
 }
 
 static int cmd_server(int argc, char **argv)
@@ -92,6 +117,7 @@ static int cmd_server(int argc, char **argv)
     const char *home = getenv("HOME");
     snprintf(home_dir, sizeof home_dir, "%s/.vkube", home && *home ? home : ".");
     o.data_dir = home_dir;
+    int sim_nodes = 2;
     for (int i = 0; i < argc; i++) {
         const char *v;
         if ((v = flag_value(argc, argv, &i, "data-dir")))
@@ -114,6 +140,8 @@ static int cmd_server(int argc, char **argv)
             o.read_header_timeout_ms = (int)(atof(v) * 1000);
         else if ((v = flag_value(argc, argv, &i, "idle-timeout")))
             o.idle_timeout_ms = (int)(atof(v) * 1000);
+        else if ((v = flag_value(argc, argv, &i, "sim-nodes")))
+            sim_nodes = atoi(v);
         else if ((v = flag_value(argc, argv, &i, "v")))
             vk_log_verbosity = atoi(v);
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -145,7 +173,9 @@ static int cmd_server(int argc, char **argv)
     /* Controllers are in-process clients of the registry; they stop once the store
      * has closed. */
     controllers ctl = {0};
-    if ((rc = vk_ns_controller_start(&s, &ctl.ns)) || (rc = vk_nsdefaults_start(&s, &ctl.defaults)))
+    if ((rc = vk_ns_controller_start(&s, &ctl.ns)) ||
+        (rc = vk_nsdefaults_start(&s, &ctl.defaults)) ||
+        (rc = start_standalone(&s, &ctl, sim_nodes)))
         vk_log(VK_LOG_ERROR, "server", "Cannot start a controller", "err=%d", rc);
     s.on_stop = stop_controllers;
     s.on_stop_ud = &ctl;

@@ -650,8 +650,8 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
 
 /* An in-process write: starts the read-modify-write with no request. */
 static void run_internal(vk_server *s, const vk_resource *res, const char *ns, const char *name,
-                         enum change change, vk_edit_fn edit, void *edit_ud, vk_create_cb cb,
-                         void *ud)
+                         enum change change, vk_edit_fn edit, void *edit_ud, const json_t *body,
+                         vk_create_cb cb, void *ud)
 {
     rmw *m = calloc(1, sizeof *m);
     if (!m) {
@@ -667,6 +667,7 @@ static void run_internal(vk_server *s, const vk_resource *res, const char *ns, c
                .cb_ud = ud,
                .edit = edit,
                .edit_ud = edit_ud,
+               .body = body ? json_deep_copy(body) : NULL,
                .checked = true};
     snprintf(m->ns, sizeof m->ns, "%s", (res->flags & VK_NAMESPACED) && ns ? ns : "");
     snprintf(m->name, sizeof m->name, "%s", name);
@@ -676,11 +677,17 @@ static void run_internal(vk_server *s, const vk_resource *res, const char *ns, c
 void vk_registry_delete(vk_server *s, const vk_resource *res, const char *ns, const char *name,
                         vk_create_cb cb, void *ud)
 {
-    run_internal(s, res, ns, name, CH_DELETE, NULL, NULL, cb, ud);
+    run_internal(s, res, ns, name, CH_DELETE, NULL, NULL, NULL, cb, ud);
+}
+
+void vk_registry_delete_opts(vk_server *s, const vk_resource *res, const char *ns, const char *name,
+                             const json_t *options, vk_create_cb cb, void *ud)
+{
+    run_internal(s, res, ns, name, CH_DELETE, NULL, NULL, options, cb, ud);
 }
 
 void vk_registry_edit(vk_server *s, const vk_resource *res, const char *ns, const char *name,
                       vk_edit_fn edit, void *edit_ud, vk_create_cb cb, void *ud)
 {
-    run_internal(s, res, ns, name, CH_EDIT, edit, edit_ud, cb, ud);
+    run_internal(s, res, ns, name, CH_EDIT, edit, edit_ud, NULL, cb, ud);
 }

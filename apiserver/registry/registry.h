@@ -29,6 +29,12 @@ void vk_registry_create(struct vk_server *s, const vk_resource *res, const char 
 void vk_registry_delete(struct vk_server *s, const vk_resource *res, const char *ns,
                         const char *name, vk_create_cb cb, void *ud);
 
+/* The same with DeleteOptions (borrowed): gracePeriodSeconds, preconditions,
+ * propagationPolicy, as a client sends them (a kubelet's final delete: grace 0 and the
+ * uid). */
+void vk_registry_delete_opts(struct vk_server *s, const vk_resource *res, const char *ns,
+                             const char *name, const json_t *options, vk_create_cb cb, void *ud);
+
 /* Changes an object in place under compare-and-swap, retried on conflicts, without
  * the resource's update rules: the writes of subresources (a namespace's /finalize)
  * that have rules of their own, which edit applies. */

@@ -4,7 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 
 D=$WORK/data
-check "server starts" start_server "$D"
+# No simulated nodes: the pod API alone, as a kube-apiserver without a scheduler or
+# kubelets answers it (test_nodes.sh covers scheduling and the nodes).
+check "server starts" start_server "$D" --sim-nodes 0
 raw() { admin_curl "$D" -H 'User-Agent: e2e' "$@"; }
 post() { raw -X POST -H 'Content-Type: application/json' -d "$1" "$VK_URL/api/v1/namespaces/${2:-default}/pods"; }
 # py CODE: runs CODE with d = the JSON document on stdin.

@@ -1950,3 +1950,13 @@ void vk_pod_template_defaults(json_t *tmpl)
 {
     default_pod(tmpl);
 }
+
+bool vk_quantity_milli(const char *s, long long *milli)
+{
+    qty q;
+    if (!qty_parse(s, &q))
+        return false;
+    const __int128 cap = (__int128)1 << 62;
+    *milli = (long long)(q.milli > cap ? cap : q.milli < -cap ? -cap : q.milli);
+    return true;
+}

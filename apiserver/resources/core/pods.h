@@ -3,9 +3,14 @@
 #define VK_RESOURCES_CORE_PODS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* kube's pod defaults (SetDefaults_PodSpec and below) applied to a PodTemplateSpec
  * ({metadata, spec}), as the workloads' defaulting does for spec.template. */
 void vk_pod_template_defaults(json_t *tmpl);
+
+/* A resource.Quantity ("500m", "1Gi", "2") in thousandths, rounded up as kube's
+ * MilliValue; false when it does not parse. */
+bool vk_quantity_milli(const char *s, long long *milli);
 
 #endif
