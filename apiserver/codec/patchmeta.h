@@ -11,9 +11,9 @@
 enum { VK_PM_STRUCT = 1, VK_PM_MAP, VK_PM_SLICE };
 
 typedef struct vk_pm_field {
-    const char *name; /* the JSON name */
-    int type;         /* VK_PM_STRUCT (a definition), VK_PM_MAP, VK_PM_SLICE */
-    int def;          /* STRUCT: its definition; SLICE: the element's, or -1 */
+    const char *name;      /* the JSON name */
+    int type;              /* VK_PM_STRUCT (a definition), VK_PM_MAP, VK_PM_SLICE */
+    int def;               /* STRUCT: its definition; SLICE: the element's, or -1 */
     const char *strategy;  /* x-kubernetes-patch-strategy ("merge", "retainKeys",
                               "merge,retainKeys", "replace"), or NULL */
     const char *merge_key; /* x-kubernetes-patch-merge-key, or NULL */
@@ -21,7 +21,7 @@ typedef struct vk_pm_field {
 } vk_pm_field;
 
 typedef struct vk_pm_def {
-    const char *name; /* the Go type name ("PodSpec") */
+    const char *name;          /* the Go type name ("PodSpec") */
     const vk_pm_field *fields; /* sorted by name */
     int nfields;
     bool opaque; /* an object without properties (RawExtension, FieldsV1): no JSON fields */
