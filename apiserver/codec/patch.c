@@ -404,7 +404,7 @@ static void go_float(vk_buf *b, double d)
     }
     snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
     int exp = atoi(strchr(tmp, 'e') + 1);
-    if (exp < -4 || exp >= 6 || (exp >= p && exp >= 21))
+    if (exp < -4 || exp >= 6) /* %v: shortest digits, %e outside [1e-4, 1e6) */
         vk_buf_printf(b, "%s", tmp);
     else
         vk_buf_printf(b, "%.*f", p - 1 - exp > 0 ? p - 1 - exp : 0, d);
