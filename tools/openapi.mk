@@ -13,7 +13,9 @@
 #    `resources` mode turns api/discovery (the legacy discovery documents of every
 #    group-version) into build/gen/openapi/api_resources.c: the facts of each served
 #    resource (names, kind, scope, verbs, short names, categories, subresources), in
-#    kube's order, from which the registry builds what it serves.
+#    kube's order, from which the registry builds what it serves. Its `patchmeta` mode
+#    turns swagger.json into build/gen/openapi/patchmeta.c: the patch strategies and merge
+#    keys strategic merge patch follows, per definition reachable from a served kind.
 # 3. Those files are one archive, OPENAPI_LIB, shared by the release and sanitized builds.
 #
 # Provides: OPENAPI_LIB (link it after the module archives), OPENAPI_GVS, targets
@@ -88,7 +90,17 @@ $(OPENAPI_GEN)/api_resources.o: $(OPENAPI_GEN)/api_resources.c apiserver/registr
 	@echo "CC $<"
 	@$(CC) $(OPENAPI_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(OPENAPI_LIB): $(OPENAPI_GEN)/openapi_data.o $(OPENAPI_GEN)/api_resources.o
+# Strategic merge patch metadata of the served kinds (vk_pm_defs, apiserver/codec/patchmeta.h):
+# patch strategies and merge keys from swagger.json.
+$(OPENAPI_GEN)/patchmeta.c: $(OPENAPI_FETCH)/spec-dir.txt $(OPENAPI_TOOL) $(OPENAPI_CONF)
+	@mkdir -p $(@D)
+	@$(OPENAPI_TOOL) patchmeta "$$(cat $<)" $@.tmp $(OPENAPI_GVS) && mv $@.tmp $@
+
+$(OPENAPI_GEN)/patchmeta.o: $(OPENAPI_GEN)/patchmeta.c apiserver/codec/patchmeta.h
+	@echo "CC $<"
+	@$(CC) $(OPENAPI_CFLAGS) -c -o $@ $<
+
+$(OPENAPI_LIB): $(OPENAPI_GEN)/openapi_data.o $(OPENAPI_GEN)/api_resources.o $(OPENAPI_GEN)/patchmeta.o
 	@rm -f $@; ar rcs $@ $^
 
 openapi-clean:

@@ -1,7 +1,6 @@
 /* Patches on jansson documents: RFC 6902 JSON patch, RFC 7386 merge patch, and
- * strategic merge patch for documents whose lists are all atomic (the schema that
- * names merge keys is not generated yet: every list is replaced, and the $patch
- * directives of maps are honoured). */
+ * strategic merge patch driven by the patch metadata generated from kube's OpenAPI
+ * (patchmeta.h). */
 #ifndef VK_CODEC_PATCH_H
 #define VK_CODEC_PATCH_H
 
@@ -17,17 +16,17 @@ int vk_json_patch(json_t *doc, const json_t *patch, char *err, size_t errlen);
 /* Returns doc merged with patch (RFC 7386) as a new reference; doc is borrowed. */
 json_t *vk_merge_patch(const json_t *doc, const json_t *patch);
 
-/* Says whether the list at a dotted path ("metadata.finalizers") is a primitive list
- * with the merge patch strategy. */
-typedef bool (*vk_patch_merge_fn)(const char *path);
-
-/* Strategic merge patch: a merge patch in which {"$patch":"delete"} removes a map,
- * {"$patch":"replace"} replaces it, $retainKeys keeps only the listed keys, and the
- * primitive lists merge() names are merged (union, sorted; $deleteFromPrimitiveList
- * removes values). Other lists are replaced (lists merged by key need the schema,
- * which is not generated yet). merge may be NULL. New reference, or NULL with a
- * message for a bad directive. */
-json_t *vk_strategic_patch(const json_t *doc, const json_t *patch, vk_patch_merge_fn merge,
-                           char *err, size_t errlen);
+/* Strategic merge patch as kube-apiserver applies it (k8s.io/apimachinery strategicpatch):
+ * maps merge recursively; lists whose patch strategy is merge merge by their merge key
+ * (or as sets of primitives), honouring {"$patch": "delete"|"replace"} items,
+ * $setElementOrder/<list>, $deleteFromPrimitiveList/<list> and $retainKeys; other lists
+ * are replaced; {"$patch": "replace"|"delete"} in a map replaces or empties it. root is
+ * the kind's definition in the generated patch metadata (vk_pm_root, patchmeta.h), or -1
+ * for a kind without one (then only metadata follows ObjectMeta's strategies). Returns a
+ * new reference, or NULL with kube's message and the status code kube answers with:
+ * 400 (BadRequest) for a malformed directive or a patch that is not an object, 422 for
+ * lists of lists, 500 for other failures. */
+json_t *vk_strategic_patch(const json_t *doc, const json_t *patch, int root, char *err,
+                           size_t errlen, int *code);
 
 #endif

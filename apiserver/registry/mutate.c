@@ -13,6 +13,7 @@
 
 #include "apiserver/auth/authn.h"
 #include "apiserver/codec/patch.h"
+#include "apiserver/codec/patchmeta.h"
 #include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/internal.h"
@@ -265,13 +266,6 @@ static bool only_gc_fields(const json_t *obj, const json_t *old)
     return same;
 }
 
-/* ObjectMeta's merge lists (x-kubernetes-patch-strategy: merge). The other kinds'
- * lists come with the generated schema. */
-static bool merge_list(const char *path)
-{
-    return !strcmp(path, "metadata.finalizers");
-}
-
 /* Applies the change to old (which carries kind and apiVersion). Returns the new object,
  * or NULL with *st set. */
 static json_t *apply(rmw *m, const json_t *old, json_t **st)
@@ -283,11 +277,21 @@ static json_t *apply(rmw *m, const json_t *old, json_t **st)
         return json_deep_copy(m->body);
     case CH_MERGE_PATCH:
         return vk_merge_patch(old, m->body);
-    case CH_STRATEGIC_PATCH:
-        out = vk_strategic_patch(old, m->body, merge_list, err, sizeof err);
+    case CH_STRATEGIC_PATCH: {
+        /* The schema of the kind patched: a subresource's own (scale: Scale). */
+        bool viewed = m->sub && m->sub->view;
+        int code, root = viewed ? vk_pm_root(m->sub->group, m->sub->version, m->sub->kind)
+                                : vk_pm_root(m->res->group, m->res->version, m->res->kind);
+        out = vk_strategic_patch(old, m->body, root, err, sizeof err, &code);
         if (!out)
-            *st = vk_status_new(400, "BadRequest", err, NULL);
+            *st = code == 400   ? vk_status_new(400, "BadRequest", err, NULL)
+                  : code == 422 ? vk_status_new(422, "Invalid",
+                                                "the server rejected our request due to an "
+                                                "error in our request",
+                                                json_object())
+                                : vk_status_new(500, NULL, err, NULL);
         return out;
+    }
     case CH_JSON_PATCH: {
         out = json_deep_copy(old);
         int rc = vk_json_patch(out, m->body, err, sizeof err);

@@ -443,10 +443,11 @@ func TestPatch(t *testing.T) {
 			}
 
 			// metadata.finalizers has patchStrategy=merge: a strategic merge patch adds
-			// to the list, a JSON merge patch replaces it.
+			// to the list (the patch's items first, then those only on the server, as
+			// kube's strategicpatch orders them), a JSON merge patch replaces it.
 			p4 := patch(types.StrategicMergePatchType, `{"metadata":{"finalizers":["b.example.com/y"],"labels":{"s":"1"}}}`)
-			if !slices.Equal(p4.Finalizers, []string{"a.example.com/x", "b.example.com/y"}) || p4.Labels["s"] != "1" || p4.Labels["m"] != "2" {
-				t.Errorf("strategic merge patch: finalizers %v labels %v; want [a.example.com/x b.example.com/y], s=1 m=2", p4.Finalizers, p4.Labels)
+			if !slices.Equal(p4.Finalizers, []string{"b.example.com/y", "a.example.com/x"}) || p4.Labels["s"] != "1" || p4.Labels["m"] != "2" {
+				t.Errorf("strategic merge patch: finalizers %v labels %v; want [b.example.com/y a.example.com/x], s=1 m=2", p4.Finalizers, p4.Labels)
 			}
 			p5 := patch(types.MergePatchType, `{"metadata":{"finalizers":["c.example.com/z"]}}`)
 			if !slices.Equal(p5.Finalizers, []string{"c.example.com/z"}) {

@@ -3,6 +3,7 @@
 //
 //	openapi <openapi-spec dir> <out.c> <served group-version>...
 //	openapi resources <discovery dir> <out.c> <served group-version>...   (resources.go)
+//	openapi patchmeta <openapi-spec dir> <out.c> <served group-version>...  (patchmeta.go)
 //
 // The input is api/openapi-spec of the pinned k8s.io/kubernetes module: swagger.json
 // (v2) and v3/*_openapi.json (one document per path prefix). Group-versions are given in
@@ -319,6 +320,10 @@ func docInit(w *bytes.Buffer, prefix string, d doc) string {
 func main() {
 	if len(os.Args) >= 4 && os.Args[1] == "resources" {
 		resourcesMain(os.Args[2], os.Args[3], os.Args[4:])
+		return
+	}
+	if len(os.Args) >= 4 && os.Args[1] == "patchmeta" {
+		patchmetaMain(os.Args[2], os.Args[3], os.Args[4:])
 		return
 	}
 	if len(os.Args) < 4 {
