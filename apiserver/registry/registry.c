@@ -18,6 +18,7 @@ extern const vk_resource vk_res_statefulsets;
 extern const vk_resource vk_res_endpoints;
 extern const vk_resource vk_res_events;
 extern const vk_resource vk_res_namespaces;
+extern const vk_resource vk_res_nodes;
 extern const vk_resource vk_res_pods;
 extern const vk_resource vk_res_secrets;
 extern const vk_resource vk_res_serviceaccounts;
@@ -41,6 +42,7 @@ static const vk_resource *const written[] = {
     &vk_res_endpoints,
     &vk_res_events,
     &vk_res_namespaces,
+    &vk_res_nodes,
     &vk_res_pods,
     &vk_res_podtemplates,
     &vk_res_replicationcontrollers,
@@ -94,8 +96,6 @@ static const vk_resource generic[] = {
     GEN("resource.k8s.io", "devicetaintrules"),
     GEN("resource.k8s.io", "resourceslices"),
     GEN("scheduling.k8s.io", "priorityclasses"),
-    /* The kubelet registers a node with its status. */
-    {.group = "", .version = "v1", .plural = "nodes", .flags = VK_STATUS_ON_CREATE},
     /* Stored as core/v1 Event and converted; not written yet. */
     {.group = "events.k8s.io", .version = "v1", .plural = "events", .flags = VK_NOT_SERVED},
     /* Stored as autoscaling/v2 and converted; not written yet. */
