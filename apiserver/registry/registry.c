@@ -18,7 +18,11 @@ extern const vk_resource vk_res_statefulsets;
 extern const vk_resource vk_res_endpoints;
 extern const vk_resource vk_res_events;
 extern const vk_resource vk_res_namespaces;
+extern const vk_resource vk_res_limitranges;
 extern const vk_resource vk_res_nodes;
+extern const vk_resource vk_res_persistentvolumeclaims;
+extern const vk_resource vk_res_persistentvolumes;
+extern const vk_resource vk_res_resourcequotas;
 extern const vk_resource vk_res_pods;
 extern const vk_resource vk_res_secrets;
 extern const vk_resource vk_res_serviceaccounts;
@@ -42,7 +46,11 @@ static const vk_resource *const written[] = {
     &vk_res_endpoints,
     &vk_res_events,
     &vk_res_namespaces,
+    &vk_res_limitranges,
     &vk_res_nodes,
+    &vk_res_persistentvolumeclaims,
+    &vk_res_persistentvolumes,
+    &vk_res_resourcequotas,
     &vk_res_pods,
     &vk_res_podtemplates,
     &vk_res_replicationcontrollers,

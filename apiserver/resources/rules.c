@@ -258,3 +258,18 @@ json_t *vk_cell_quantity(const json_t *list, const char *key)
     json_decref(tmp);
     return json_is_string(out) ? out : (json_decref(out), json_string(""));
 }
+
+json_t *vk_cell_storage_class(const json_t *o)
+{
+    json_t *a = json_object_get(vk_at(o, "metadata.annotations"),
+                                "volume.beta.kubernetes.io/storage-class");
+    if (json_is_string(a))
+        return json_incref(a);
+    return vk_cell_str(o, "spec.storageClassName");
+}
+
+json_t *vk_cell_unset(const json_t *o, const char *path)
+{
+    json_t *v = vk_at(o, path);
+    return json_is_string(v) ? json_incref(v) : json_string("<unset>");
+}

@@ -44,4 +44,10 @@ json_t *vk_cell_label_selector(const json_t *sel);
 /* A ResourceList's quantity for key in canonical form, "0" when absent. */
 json_t *vk_cell_quantity(const json_t *list, const char *key);
 
+/* kube's GetPersistentVolume(Claim)Class: the beta annotation, else
+ * spec.storageClassName. */
+json_t *vk_cell_storage_class(const json_t *o);
+/* The string at path, "<unset>" when absent (a pointer field). */
+json_t *vk_cell_unset(const json_t *o, const char *path);
+
 #endif
