@@ -34,6 +34,7 @@ extern const vk_resource vk_res_clusterroles;
 extern const vk_resource vk_res_rolebindings;
 extern const vk_resource vk_res_roles;
 extern const vk_resource vk_res_selfsubjectreviews;
+extern const vk_resource vk_res_tokenreviews;
 extern const vk_resource vk_res_localsubjectaccessreviews;
 extern const vk_resource vk_res_selfsubjectaccessreviews;
 extern const vk_resource vk_res_selfsubjectrulesreviews;
@@ -66,6 +67,7 @@ static const vk_resource *const written[] = {
     &vk_res_cronjobs,
     &vk_res_jobs,
     &vk_res_selfsubjectreviews,
+    &vk_res_tokenreviews,
     &vk_res_localsubjectaccessreviews,
     &vk_res_selfsubjectaccessreviews,
     &vk_res_selfsubjectrulesreviews,

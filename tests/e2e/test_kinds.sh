@@ -6,7 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 D=$WORK/data
-check "server starts" start_server "$D"
+printf '%s\n' 'tok-alice,alice,u-1,"dev,ops"' > "$WORK/tokens.csv"
+check "server starts" start_server "$D" --token-auth-file "$WORK/tokens.csv"
 raw() { admin_curl "$D" -H 'User-Agent: e2e' "$@"; }
 # create: kubectl create -f - from the JSON in $1, quiet
 mk() { echo "$1" | kubectl create -f - >/dev/null; }
@@ -48,3 +49,19 @@ check "a bound claim prints its volume's capacity and access modes from its stat
 check "resourcequotas print REQUEST and LIMIT from the status, sorted" bash -c "mk '{\"apiVersion\":\"v1\",\"kind\":\"ResourceQuota\",\"metadata\":{\"name\":\"q\"},\"spec\":{\"hard\":{\"pods\":\"10\",\"limits.memory\":\"2048Mi\",\"cpu\":\"2\"}}}' && kubectl patch quota q --subresource=status -p '{\"status\":{\"hard\":{\"pods\":\"10\",\"limits.memory\":\"2Gi\",\"cpu\":\"2\"},\"used\":{\"pods\":\"1\",\"cpu\":\"500m\"}}}' >/dev/null && [ \$(kubectl get quota q -o jsonpath='{.spec.hard.limits\\.memory}') = 2Gi ] && row quota q | grep -Eq '^q +cpu: 500m/2, pods: 1/10 +limits.memory: 0/2Gi +[0-9]+s\$'"
 check "a quota's hard limits are not negative" bash -c "causes '{\"apiVersion\":\"v1\",\"kind\":\"ResourceQuota\",\"metadata\":{\"name\":\"q2\"},\"spec\":{\"hard\":{\"pods\":\"-1\"}}}' | grep -q 'spec.hard\\[pods\\]: Invalid value: \"-1\": must be greater than or equal to 0'"
 check "a LimitRange's container defaults: limit from max, request from limit then min" bash -c "mk '{\"apiVersion\":\"v1\",\"kind\":\"LimitRange\",\"metadata\":{\"name\":\"lr\"},\"spec\":{\"limits\":[{\"type\":\"Container\",\"max\":{\"cpu\":\"1\"},\"min\":{\"memory\":\"64Mi\"}},{\"type\":\"Pod\",\"max\":{\"cpu\":\"2\"}}]}}' && [ \"\$(kubectl get limitrange lr -o jsonpath='{.spec.limits[0].default} {.spec.limits[0].defaultRequest} {.spec.limits[1].default}')\" = '{\"cpu\":\"1\"} {\"cpu\":\"1\",\"memory\":\"64Mi\"} ' ]"
+
+# ---- token reviews ----
+TR() { raw -X POST -H 'Content-Type: application/json' "$VK_URL/apis/authentication.k8s.io/v1/tokenreviews" -d "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\",\"spec\":$1}"; }
+export -f TR
+check "a TokenReview of a static token: authenticated, user, groups, the API's audience" bash -c "TR '{\"token\":\"tok-alice\"}' | python3 -c '
+import json,sys
+s=json.load(sys.stdin)[\"status\"]
+assert s==dict(authenticated=True,user=dict(username=\"alice\",uid=\"u-1\",groups=[\"dev\",\"ops\",\"system:authenticated\"]),audiences=[\"https://kubernetes.default.svc.cluster.local\"]), s'"
+check "a TokenReview of an unknown token: not authenticated, kube's error" bash -c "TR '{\"token\":\"nope\"}' | python3 -c '
+import json,sys
+s=json.load(sys.stdin)[\"status\"]
+assert s==dict(user={},error=\"invalid bearer token\"), s'"
+check "a TokenReview for other audiences is not authenticated" bash -c "TR '{\"token\":\"tok-alice\",\"audiences\":[\"vault\"]}' | python3 -c '
+import json,sys
+s=json.load(sys.stdin)[\"status\"]
+assert s==dict(user={}), s'"
