@@ -35,6 +35,9 @@ extern const vk_resource vk_res_rolebindings;
 extern const vk_resource vk_res_roles;
 extern const vk_resource vk_res_selfsubjectreviews;
 extern const vk_resource vk_res_tokenreviews;
+extern const vk_resource vk_res_storageclasses;
+extern const vk_resource vk_res_priorityclasses;
+extern const vk_resource vk_res_poddisruptionbudgets;
 extern const vk_resource vk_res_localsubjectaccessreviews;
 extern const vk_resource vk_res_selfsubjectaccessreviews;
 extern const vk_resource vk_res_selfsubjectrulesreviews;
@@ -68,6 +71,9 @@ static const vk_resource *const written[] = {
     &vk_res_jobs,
     &vk_res_selfsubjectreviews,
     &vk_res_tokenreviews,
+    &vk_res_storageclasses,
+    &vk_res_priorityclasses,
+    &vk_res_poddisruptionbudgets,
     &vk_res_localsubjectaccessreviews,
     &vk_res_selfsubjectaccessreviews,
     &vk_res_selfsubjectrulesreviews,
@@ -101,11 +107,9 @@ static const vk_resource generic[] = {
     GEN("networking.k8s.io", "ingresses"),
     GEN("networking.k8s.io", "ingressclasses"),
     GEN("networking.k8s.io", "networkpolicies"),
-    GEN("policy", "poddisruptionbudgets"),
     GEN("resource.k8s.io", "deviceclasses"),
     GEN("resource.k8s.io", "devicetaintrules"),
     GEN("resource.k8s.io", "resourceslices"),
-    GEN("scheduling.k8s.io", "priorityclasses"),
     /* Stored as core/v1 Event and converted; not written yet. */
     {.group = "events.k8s.io", .version = "v1", .plural = "events", .flags = VK_NOT_SERVED},
     /* Stored as autoscaling/v2 and converted; not written yet. */

@@ -65,3 +65,12 @@ check "a TokenReview for other audiences is not authenticated" bash -c "TR '{\"t
 import json,sys
 s=json.load(sys.stdin)[\"status\"]
 assert s==dict(user={}), s'"
+
+# ---- storage classes, priority classes, disruption budgets ----
+check "a StorageClass: reclaim Delete, binding Immediate; printed with (default)" bash -c "mk '{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"fast\",\"annotations\":{\"storageclass.kubernetes.io/is-default-class\":\"true\"}},\"provisioner\":\"example.com/disk\"}' && [ \"\$(kubectl get sc fast -o jsonpath='{.reclaimPolicy} {.volumeBindingMode}')\" = 'Delete Immediate' ] && kubectl get sc --no-headers | grep -Eq '^fast \\(default\\) +example.com/disk +Delete +Immediate +false +[0-9]+s\$'"
+check "a StorageClass needs a provisioner; its binding mode is fixed" bash -c "causes '{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"x\"}}' | grep -q 'provisioner: Required value' && kubectl patch sc fast -p '{\"volumeBindingMode\":\"WaitForFirstConsumer\"}' 2>&1 | grep -q 'volumeBindingMode: Invalid value: \"WaitForFirstConsumer\": field is immutable'"
+check "a PriorityClass: preemptionPolicy PreemptLowerPriority, generation 1, printed" bash -c "kubectl create priorityclass high --value=1000 >/dev/null && [ \"\$(kubectl get pc high -o jsonpath='{.preemptionPolicy} {.metadata.generation}')\" = 'PreemptLowerPriority 1' ] && row pc high | grep -Eq '^high +1000 +false +[0-9]+s +PreemptLowerPriority\$'"
+check "a PriorityClass's value may not change, nor exceed the user maximum" bash -c "kubectl patch pc high -p '{\"value\":5}' 2>&1 | grep -q 'value: Forbidden: may not be changed in an update.' && kubectl create priorityclass huge --value=2000000000 2>&1 | grep -q 'value: Forbidden: maximum allowed value of a user defined priority is 1000000000'"
+check "poddisruptionbudgets print MIN AVAILABLE MAX UNAVAILABLE ALLOWED DISRUPTIONS" bash -c "kubectl create pdb p1 --selector=app=a --min-available=50% >/dev/null && row pdb p1 | grep -Eq '^p1 +50% +N/A +0 +[0-9]+s\$'"
+check "a PodDisruptionBudget takes minAvailable or maxUnavailable, not both" bash -c "causes '{\"apiVersion\":\"policy/v1\",\"kind\":\"PodDisruptionBudget\",\"metadata\":{\"name\":\"p2\"},\"spec\":{\"minAvailable\":1,\"maxUnavailable\":1}}' | grep -q 'spec: Invalid value: .*minAvailable and maxUnavailable cannot be both set'"
+check "SIGTERM exits 0" stop_server
