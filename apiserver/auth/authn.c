@@ -184,6 +184,18 @@ static const token_entry *find_token(const vk_tokens *t, const char *tok)
     return found;
 }
 
+bool vk_tokens_lookup(const vk_tokens *t, const char *token, const char **user, const char **uid,
+                      const char *const **groups)
+{
+    const token_entry *e = token && *token ? find_token(t, token) : NULL;
+    if (!e)
+        return false;
+    *user = e->user;
+    *uid = e->uid;
+    *groups = (const char *const *)e->groups;
+    return true;
+}
+
 /* Groups plus system:authenticated, in the request's arena. */
 static const char **with_authenticated(vk_req *r, const char *const *groups)
 {

@@ -23,6 +23,11 @@ int vk_tokens_load(const char *path, vk_tokens **out, char *err, size_t errlen);
 int vk_tokens_parse(const char *text, size_t len, vk_tokens **out, char *err, size_t errlen);
 void vk_tokens_free(vk_tokens *t);
 
+/* The static token file's entry for token (constant-time compare): its user, uid and
+ * groups (NULL-terminated, without system:authenticated). false when none. */
+bool vk_tokens_lookup(const vk_tokens *t, const char *token, const char **user, const char **uid,
+                      const char *const **groups);
+
 /* Fills r->user. 0, or VK_EINVALID when the credentials offered are not valid (401).
  * tokens may be NULL. */
 int vk_authenticate(vk_req *r, const vk_tokens *tokens);

@@ -18,6 +18,11 @@ extern const vk_resource vk_res_statefulsets;
 extern const vk_resource vk_res_endpoints;
 extern const vk_resource vk_res_events;
 extern const vk_resource vk_res_namespaces;
+extern const vk_resource vk_res_limitranges;
+extern const vk_resource vk_res_nodes;
+extern const vk_resource vk_res_persistentvolumeclaims;
+extern const vk_resource vk_res_persistentvolumes;
+extern const vk_resource vk_res_resourcequotas;
 extern const vk_resource vk_res_pods;
 extern const vk_resource vk_res_secrets;
 extern const vk_resource vk_res_serviceaccounts;
@@ -29,6 +34,10 @@ extern const vk_resource vk_res_clusterroles;
 extern const vk_resource vk_res_rolebindings;
 extern const vk_resource vk_res_roles;
 extern const vk_resource vk_res_selfsubjectreviews;
+extern const vk_resource vk_res_tokenreviews;
+extern const vk_resource vk_res_storageclasses;
+extern const vk_resource vk_res_priorityclasses;
+extern const vk_resource vk_res_poddisruptionbudgets;
 extern const vk_resource vk_res_localsubjectaccessreviews;
 extern const vk_resource vk_res_selfsubjectaccessreviews;
 extern const vk_resource vk_res_selfsubjectrulesreviews;
@@ -41,6 +50,11 @@ static const vk_resource *const written[] = {
     &vk_res_endpoints,
     &vk_res_events,
     &vk_res_namespaces,
+    &vk_res_limitranges,
+    &vk_res_nodes,
+    &vk_res_persistentvolumeclaims,
+    &vk_res_persistentvolumes,
+    &vk_res_resourcequotas,
     &vk_res_pods,
     &vk_res_podtemplates,
     &vk_res_replicationcontrollers,
@@ -56,6 +70,10 @@ static const vk_resource *const written[] = {
     &vk_res_cronjobs,
     &vk_res_jobs,
     &vk_res_selfsubjectreviews,
+    &vk_res_tokenreviews,
+    &vk_res_storageclasses,
+    &vk_res_priorityclasses,
+    &vk_res_poddisruptionbudgets,
     &vk_res_localsubjectaccessreviews,
     &vk_res_selfsubjectaccessreviews,
     &vk_res_selfsubjectrulesreviews,
@@ -89,13 +107,9 @@ static const vk_resource generic[] = {
     GEN("networking.k8s.io", "ingresses"),
     GEN("networking.k8s.io", "ingressclasses"),
     GEN("networking.k8s.io", "networkpolicies"),
-    GEN("policy", "poddisruptionbudgets"),
     GEN("resource.k8s.io", "deviceclasses"),
     GEN("resource.k8s.io", "devicetaintrules"),
     GEN("resource.k8s.io", "resourceslices"),
-    GEN("scheduling.k8s.io", "priorityclasses"),
-    /* The kubelet registers a node with its status. */
-    {.group = "", .version = "v1", .plural = "nodes", .flags = VK_STATUS_ON_CREATE},
     /* Stored as core/v1 Event and converted; not written yet. */
     {.group = "events.k8s.io", .version = "v1", .plural = "events", .flags = VK_NOT_SERVED},
     /* Stored as autoscaling/v2 and converted; not written yet. */

@@ -331,6 +331,18 @@ static void canon_quantities(json_t *list)
     }
 }
 
+/* For the other kinds' resource lists (pods.h). */
+void vk_quantities_canonical(json_t *list)
+{
+    canon_quantities(list);
+}
+
+bool vk_quantity_valid(const json_t *v)
+{
+    qty q;
+    return qty_of(v, &q);
+}
+
 static void default_container(json_t *c, bool pod, bool host_network)
 {
     if (!json_is_object(c))

@@ -12,5 +12,10 @@ void vk_pod_template_defaults(json_t *tmpl);
 /* A resource.Quantity ("500m", "1Gi", "2") in thousandths, rounded up as kube's
  * MilliValue; false when it does not parse. */
 bool vk_quantity_milli(const char *s, long long *milli);
+/* A ResourceList's quantities in kube's canonical form, rounded up to milli
+ * (SetDefaults_ResourceList), in place; values that do not parse are left. */
+void vk_quantities_canonical(json_t *list);
+/* True when v (string or number) is a quantity in kube's grammar. */
+bool vk_quantity_valid(const json_t *v);
 
 #endif
