@@ -11,6 +11,7 @@
 #include "apiserver/auth/pki.h"
 #include "apiserver/server.h"
 #include "apiserver/version.h"
+#include "controllers/gc.h"
 #include "controllers/namespace.h"
 #include "controllers/nodesim.h"
 #include "controllers/nsdefaults.h"
@@ -78,6 +79,7 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name)
 typedef struct controllers {
     vk_ns_controller *ns;
     vk_nsdefaults *defaults;
+    vk_gc *gc;
     vk_informer *pods, *nodes; /* shared by the standalone controllers */
     vk_nodesim *nodesim;
     vk_scheduler *scheduler;
@@ -88,6 +90,7 @@ static void stop_controllers(void *ud)
     controllers *c = ud;
     vk_ns_controller_free(c->ns);
     vk_nsdefaults_free(c->defaults);
+    vk_gc_free(c->gc);
     vk_scheduler_free(c->scheduler);
     vk_nodesim_free(c->nodesim);
     vk_informer_free(c->pods);
@@ -174,7 +177,7 @@ static int cmd_server(int argc, char **argv)
      * has closed. */
     controllers ctl = {0};
     if ((rc = vk_ns_controller_start(&s, &ctl.ns)) ||
-        (rc = vk_nsdefaults_start(&s, &ctl.defaults)) ||
+        (rc = vk_nsdefaults_start(&s, &ctl.defaults)) || (rc = vk_gc_start(&s, &ctl.gc)) ||
         (rc = start_standalone(&s, &ctl, sim_nodes)))
         vk_log(VK_LOG_ERROR, "server", "Cannot start a controller", "err=%d", rc);
     s.on_stop = stop_controllers;

@@ -156,6 +156,79 @@ static const char *meta_str(const json_t *obj, const char *k)
 
 static void run(rmw *m);
 
+/* kube's deletionFinalizersForGarbageCollection: the propagation a delete asks for
+ * (propagationPolicy, or the older orphanDependents; else what the object's finalizers
+ * said before; else background) becomes the "orphan" or "foregroundDeletion" finalizer,
+ * which keeps the object until the garbage collector has dealt with its dependents.
+ * Returns a 422 Status for contradicting options. */
+static json_t *gc_finalizers(json_t *obj, const json_t *options)
+{
+    const char *pp = json_string_value(json_object_get(options, "propagationPolicy"));
+    json_t *od = json_object_get(options, "orphanDependents");
+    /* Invalid options are kube's DeleteOptions validation errors. */
+    static const vk_resource delete_options = {.group = "meta.k8s.io", .kind = "DeleteOptions"};
+    vk_errlist e = {0};
+    char msg[240];
+    if (pp && od && !json_is_null(od)) {
+        snprintf(
+            msg, sizeof msg,
+            "Invalid value: \"%s\": orphanDependents and deletionPropagation cannot be both set",
+            pp);
+        vk_errlist_add(&e, "FieldValueInvalid", "propagationPolicy", msg);
+    } else if (pp && strcmp(pp, "Orphan") && strcmp(pp, "Foreground") && strcmp(pp, "Background")) {
+        snprintf(msg, sizeof msg,
+                 "Unsupported value: \"%s\": supported values: \"Foreground\", \"Background\", "
+                 "\"Orphan\", \"nil\"",
+                 pp);
+        vk_errlist_add(&e, "FieldValueNotSupported", "propagationPolicy", msg);
+    }
+    if (e.causes) {
+        json_t *st = vk_reg_invalid(&delete_options, "", &e);
+        json_decref(e.causes);
+        return st;
+    }
+    json_t *meta = json_object_get(obj, "metadata");
+    json_t *fins = json_object_get(meta, "finalizers");
+    bool orphan = false, foreground = false;
+    if (json_is_boolean(od)) {
+        orphan = json_is_true(od);
+    } else if (pp) {
+        orphan = !strcmp(pp, "Orphan");
+        foreground = !strcmp(pp, "Foreground");
+    } else {
+        size_t i;
+        json_t *f;
+        json_array_foreach(fins, i, f)
+        {
+            const char *v = json_string_value(f);
+            if (v && !strcmp(v, "orphan") && !foreground)
+                orphan = true;
+            if (v && !strcmp(v, "foregroundDeletion") && !orphan)
+                foreground = true;
+        }
+    }
+    json_t *out = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(fins, i, f)
+    {
+        const char *v = json_string_value(f);
+        if (!v || (strcmp(v, "orphan") && strcmp(v, "foregroundDeletion")))
+            json_array_append(out, f);
+    }
+    if (orphan)
+        json_array_append_new(out, json_string("orphan"));
+    if (foreground)
+        json_array_append_new(out, json_string("foregroundDeletion"));
+    if (json_array_size(out))
+        json_object_set_new(meta, "finalizers", out);
+    else {
+        json_decref(out);
+        json_object_del(meta, "finalizers");
+    }
+    return NULL;
+}
+
 static void write_done(void *ud, int err, const vk_op_result *res, size_t n)
 {
     rmw *m = ud;
@@ -373,6 +446,8 @@ static void run(rmw *m)
         }
         m->client_rv = puid || prv;
         obj = json_deep_copy(old);
+        if ((st = gc_finalizers(obj, m->body)))
+            goto out;
         bool keep =
             json_array_size(json_object_get(json_object_get(obj, "metadata"), "finalizers"));
         vk_ctx ctx = vk_resource_ctx(m->s, m->res);
@@ -615,9 +690,20 @@ void vk_reg_mutate(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
         return;
     }
     /* Without a body, DeleteOptions come from the query (kube decodes one or the other). */
-    const char *gps = change == CH_DELETE && !body ? vk_req_query(r, "gracePeriodSeconds") : NULL;
-    if (gps && *gps)
-        body = json_pack("{s:I}", "gracePeriodSeconds", (json_int_t)strtoll(gps, NULL, 10));
+    if (change == CH_DELETE && !body) {
+        const char *gps = vk_req_query(r, "gracePeriodSeconds");
+        const char *pp = vk_req_query(r, "propagationPolicy");
+        const char *od = vk_req_query(r, "orphanDependents");
+        if ((gps && *gps) || (pp && *pp) || (od && *od))
+            body = json_object();
+        if (gps && *gps)
+            json_object_set_new(body, "gracePeriodSeconds",
+                                json_integer((json_int_t)strtoll(gps, NULL, 10)));
+        if (pp && *pp)
+            json_object_set_new(body, "propagationPolicy", json_string(pp));
+        if (od && *od)
+            json_object_set_new(body, "orphanDependents", json_boolean(!strcmp(od, "true")));
+    }
     rmw *m = calloc(1, sizeof *m);
     if (!m) {
         json_decref(body);
