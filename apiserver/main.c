@@ -15,6 +15,7 @@
 #include "controllers/namespace.h"
 #include "controllers/nodesim.h"
 #include "controllers/nsdefaults.h"
+#include "controllers/replicaset.h"
 #include "controllers/scheduler.h"
 #include "common/log.h"
 
@@ -80,7 +81,8 @@ typedef struct controllers {
     vk_ns_controller *ns;
     vk_nsdefaults *defaults;
     vk_gc *gc;
-    vk_informer *pods, *nodes; /* shared by the standalone controllers */
+    vk_informer *pods, *nodes; /* shared by the controllers below */
+    vk_replicaset_ctl *replicasets, *rcs;
     vk_nodesim *nodesim;
     vk_scheduler *scheduler;
 } controllers;
@@ -93,21 +95,25 @@ static void stop_controllers(void *ud)
     vk_gc_free(c->gc);
     vk_scheduler_free(c->scheduler);
     vk_nodesim_free(c->nodesim);
+    vk_replicaset_free(c->replicasets);
+    vk_replicaset_free(c->rcs);
     vk_informer_free(c->pods);
     vk_informer_free(c->nodes);
     *c = (controllers){0};
 }
 
-/* Standalone mode: n simulated nodes and the scheduler (none when n is 0). */
-static int start_standalone(vk_server *s, controllers *c, int n)
+/* The workload controllers, and in standalone mode n simulated nodes and the scheduler
+ * (none when n is 0), on shared pod and node informers. */
+static int start_workloads(vk_server *s, controllers *c, int n)
 {
-    if (n <= 0)
-        return 0;
     int rc;
     if ((rc = vk_informer_start(s, vk_resource_find("", "v1", "pods"), &c->pods)) ||
         (rc = vk_informer_start(s, vk_resource_find("", "v1", "nodes"), &c->nodes)) ||
-        (rc = vk_nodesim_start(s, n, c->pods, &c->nodesim)) ||
-        (rc = vk_scheduler_start(s, c->pods, c->nodes, &c->scheduler)))
+        (rc = vk_replicaset_start(s, "ReplicaSet", c->pods, &c->replicasets)) ||
+        (rc = vk_replicaset_start(s, "ReplicationController", c->pods, &c->rcs)))
+        return rc;
+    if (n > 0 && ((rc = vk_nodesim_start(s, n, c->pods, &c->nodesim)) ||
+                  (rc = vk_scheduler_start(s, c->pods, c->nodes, &c->scheduler))))
         return rc;
     return 0;
 }
@@ -178,7 +184,7 @@ static int cmd_server(int argc, char **argv)
     controllers ctl = {0};
     if ((rc = vk_ns_controller_start(&s, &ctl.ns)) ||
         (rc = vk_nsdefaults_start(&s, &ctl.defaults)) || (rc = vk_gc_start(&s, &ctl.gc)) ||
-        (rc = start_standalone(&s, &ctl, sim_nodes)))
+        (rc = start_workloads(&s, &ctl, sim_nodes)))
         vk_log(VK_LOG_ERROR, "server", "Cannot start a controller", "err=%d", rc);
     s.on_stop = stop_controllers;
     s.on_stop_ud = &ctl;

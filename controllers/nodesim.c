@@ -32,7 +32,8 @@ struct vk_nodesim {
     vk_informer *pods;
     vk_controller *ctl; /* keys: "<ns>/<name>" of pods on our nodes */
     uv_timer_t heartbeat;
-    int pending; /* writes in flight */
+    json_t *assigned; /* pod IP -> "<ns>/<name>": given out, maybe not seen yet */
+    int pending;      /* writes in flight */
     bool stopping;
 };
 
@@ -266,10 +267,18 @@ static void pick_ip(vk_nodesim *sim, int node, const char *self, char *out, size
         if (!strncmp(ip, prefix, strlen(prefix)))
             used[atoi(ip + strlen(prefix)) & 255] = true;
     }
+    const char *ip;
+    json_t *owner;
+    json_object_foreach(sim->assigned, ip, owner)
+    {
+        if (strcmp(json_string_value(owner), self) && !strncmp(ip, prefix, strlen(prefix)))
+            used[atoi(ip + strlen(prefix)) & 255] = true;
+    }
     int h = 2;
     while (h < 254 && used[h])
         h++;
     snprintf(out, n, "%s%d", prefix, h);
+    json_object_set_new(sim->assigned, out, json_string(self));
 }
 
 static json_t *pod_condition(const char *type, const char *ts)
@@ -420,12 +429,24 @@ static int reconcile(void *ud, const char *key)
 static void pod_changed(void *ud, const json_t *old, const json_t *obj)
 {
     vk_nodesim *sim = ud;
-    if (!obj || node_index(sim, str(json_object_get(obj, "spec"), "nodeName")) < 0)
-        return;
-    json_t *meta = json_object_get(obj, "metadata");
+    const json_t *pod = obj ? obj : old;
+    json_t *meta = json_object_get(pod, "metadata");
     char key[600];
     snprintf(key, sizeof key, "%s/%s", str(meta, "namespace"), str(meta, "name"));
-    vk_controller_enqueue(sim->ctl, key);
+    if (!obj) {
+        /* Its address is free again. */
+        const char *ip;
+        json_t *owner;
+        void *tmp;
+        json_object_foreach_safe(sim->assigned, tmp, ip, owner)
+        {
+            if (!strcmp(json_string_value(owner), key))
+                json_object_del(sim->assigned, ip);
+        }
+        return;
+    }
+    if (node_index(sim, str(json_object_get(obj, "spec"), "nodeName")) >= 0)
+        vk_controller_enqueue(sim->ctl, key);
 }
 
 int vk_nodesim_start(vk_server *s, int n, vk_informer *pods, vk_nodesim **out)
@@ -433,8 +454,8 @@ int vk_nodesim_start(vk_server *s, int n, vk_informer *pods, vk_nodesim **out)
     vk_nodesim *sim = calloc(1, sizeof *sim);
     if (!sim)
         return -ENOMEM;
-    *sim = (vk_nodesim){.s = s, .n = n, .pods = pods};
-    if (!(sim->ctl = vk_controller_new(s, "nodesim", reconcile, sim)) ||
+    *sim = (vk_nodesim){.s = s, .n = n, .pods = pods, .assigned = json_object()};
+    if (!sim->assigned || !(sim->ctl = vk_controller_new(s, "nodesim", reconcile, sim)) ||
         vk_informer_subscribe(pods, pod_changed, sim)) {
         vk_nodesim_free(sim);
         return -ENOMEM;
@@ -453,7 +474,9 @@ int vk_nodesim_start(vk_server *s, int n, vk_informer *pods, vk_nodesim **out)
 
 static void on_closed(uv_handle_t *h)
 {
-    free(h->data);
+    vk_nodesim *sim = h->data;
+    json_decref(sim->assigned);
+    free(sim);
 }
 
 void vk_nodesim_free(vk_nodesim *sim)
@@ -466,5 +489,6 @@ void vk_nodesim_free(vk_nodesim *sim)
         uv_close((uv_handle_t *)&sim->heartbeat, on_closed);
         return;
     }
+    json_decref(sim->assigned);
     free(sim);
 }
