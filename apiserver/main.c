@@ -11,6 +11,7 @@
 #include "apiserver/auth/pki.h"
 #include "apiserver/server.h"
 #include "apiserver/version.h"
+#include "controllers/deployment.h"
 #include "controllers/gc.h"
 #include "controllers/namespace.h"
 #include "controllers/nodesim.h"
@@ -81,8 +82,9 @@ typedef struct controllers {
     vk_ns_controller *ns;
     vk_nsdefaults *defaults;
     vk_gc *gc;
-    vk_informer *pods, *nodes; /* shared by the controllers below */
+    vk_informer *pods, *nodes, *rs_inf, *rc_inf; /* shared by the controllers below */
     vk_replicaset_ctl *replicasets, *rcs;
+    vk_deployment_ctl *deployments;
     vk_nodesim *nodesim;
     vk_scheduler *scheduler;
 } controllers;
@@ -95,8 +97,11 @@ static void stop_controllers(void *ud)
     vk_gc_free(c->gc);
     vk_scheduler_free(c->scheduler);
     vk_nodesim_free(c->nodesim);
+    vk_deployment_free(c->deployments);
     vk_replicaset_free(c->replicasets);
     vk_replicaset_free(c->rcs);
+    vk_informer_free(c->rs_inf);
+    vk_informer_free(c->rc_inf);
     vk_informer_free(c->pods);
     vk_informer_free(c->nodes);
     *c = (controllers){0};
@@ -109,8 +114,12 @@ static int start_workloads(vk_server *s, controllers *c, int n)
     int rc;
     if ((rc = vk_informer_start(s, vk_resource_find("", "v1", "pods"), &c->pods)) ||
         (rc = vk_informer_start(s, vk_resource_find("", "v1", "nodes"), &c->nodes)) ||
-        (rc = vk_replicaset_start(s, "ReplicaSet", c->pods, &c->replicasets)) ||
-        (rc = vk_replicaset_start(s, "ReplicationController", c->pods, &c->rcs)))
+        (rc = vk_informer_start(s, vk_resource_find("apps", "v1", "replicasets"), &c->rs_inf)) ||
+        (rc = vk_informer_start(s, vk_resource_find("", "v1", "replicationcontrollers"),
+                                &c->rc_inf)) ||
+        (rc = vk_replicaset_start(s, "ReplicaSet", c->rs_inf, c->pods, &c->replicasets)) ||
+        (rc = vk_replicaset_start(s, "ReplicationController", c->rc_inf, c->pods, &c->rcs)) ||
+        (rc = vk_deployment_start(s, c->rs_inf, &c->deployments)))
         return rc;
     if (n > 0 && ((rc = vk_nodesim_start(s, n, c->pods, &c->nodesim)) ||
                   (rc = vk_scheduler_start(s, c->pods, c->nodes, &c->scheduler))))

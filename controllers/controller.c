@@ -134,8 +134,11 @@ static void on_drain(uv_timer_t *t)
     vk_controller *c = t->data;
     uv_update_time(c->s->loop);
     uint64_t until = uv_now(c->s->loop) + BUDGET_MS;
+    /* Only the keys waiting now: one queued again by its own reconcile waits for the
+     * next iteration (kube's workqueue keeps such a key dirty until it is done). */
+    size_t n = c->queue.n;
     char *key;
-    while ((key = vk_workqueue_pop(&c->queue))) {
+    while (n-- && (key = vk_workqueue_pop(&c->queue))) {
         int rc = c->fn(c->ud, key);
         if (rc > 0) {
             vk_controller_enqueue_after(c, key, (uint64_t)rc);

@@ -3,7 +3,8 @@
  *
  * A key waits at most once. The queue is drained on a later loop iteration, never
  * inside the caller, for at most a time budget per iteration (so reconciles never
- * starve requests); what is left waits for the next one. A reconcile returns 0 when it
+ * starve requests), and only the keys that waited when the iteration began; what is
+ * left waits for the next one. A reconcile returns 0 when it
  * is done with the key, a positive number of milliseconds to look again later, or a
  * negative error: the key comes back after a backoff that doubles from 5 ms to 10 s. */
 #ifndef VK_CONTROLLERS_CONTROLLER_H

@@ -375,6 +375,36 @@ static void edit_object(vk_gc *gc, const vk_resource *res, const char *ns, const
     vk_registry_edit(gc->s, res, ns, name, apply_drop, &e->d, edited, e);
 }
 
+/* True when obj's ownerReferences name uid. */
+static bool names_owner(const json_t *obj, const char *uid)
+{
+    size_t i;
+    json_t *ref;
+    json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i, ref)
+    {
+        if (!strcmp(str(ref, "uid"), uid))
+            return true;
+    }
+    return false;
+}
+
+/* Re-indexes dependent dk from the store. */
+static void repair(vk_gc *gc, const char *dk)
+{
+    const vk_resource *res;
+    char ns[256], name[256];
+    char key[VK_KEY_MAX + 20];
+    snprintf(key, sizeof key, "%s", dk);
+    json_t *obj = parse_key(key, &res, ns, sizeof ns, name, sizeof name)
+                      ? read_object(gc, res, ns, name)
+                      : NULL;
+    if (obj)
+        index_object(gc, key, obj);
+    else
+        unindex(gc, key);
+    json_decref(obj);
+}
+
 /* ---- reconcile ---- */
 
 static int check_dependent(vk_gc *gc, const char *key)
@@ -453,6 +483,7 @@ static int check_owner(vk_gc *gc, const char *key)
     if (has_finalizer(obj, "orphan")) {
         /* The dependents first; the finalizer once none names the owner any more. */
         bool any = false;
+        json_t *stale = NULL;
         json_object_foreach(deps, dk, v)
         {
             const vk_resource *dres;
@@ -460,12 +491,24 @@ static int check_owner(vk_gc *gc, const char *key)
             json_t *dep = parse_key(dk, &dres, dns, sizeof dns, dname, sizeof dname)
                               ? read_object(gc, dres, dns, dname)
                               : NULL;
-            if (dep) {
+            if (dep && names_owner(dep, uid)) {
                 edit_object(gc, dres, dns, dname, str(json_object_get(dep, "metadata"), "uid"),
                             json_pack("[s]", uid), NULL, key);
                 any = true;
+            } else {
+                stale = json_string(dk);
             }
             json_decref(dep);
+            if (stale)
+                break;
+        }
+        if (stale) {
+            /* The index is behind the store (its event is still on the way): what the
+             * store says wins, and the owner is looked at again. */
+            repair(gc, json_string_value(stale));
+            json_decref(stale);
+            json_decref(obj);
+            return 1;
         }
         if (!any)
             edit_object(gc, res, ns, name, uid, json_array(), "orphan", NULL);
@@ -481,8 +524,10 @@ static int check_owner(vk_gc *gc, const char *key)
             json_t *dep = parse_key(dk, &dres, dns, sizeof dns, dname, sizeof dname)
                               ? read_object(gc, dres, dns, dname)
                               : NULL;
-            if (!dep)
+            if (!dep || !names_owner(dep, uid)) {
+                json_decref(dep);
                 continue;
+            }
             json_t *dmeta = json_object_get(dep, "metadata");
             size_t i;
             json_t *ref;

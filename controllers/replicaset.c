@@ -508,7 +508,8 @@ static void pod_changed(void *ud, const json_t *old, const json_t *obj)
     }
 }
 
-int vk_replicaset_start(vk_server *s, const char *kind, vk_informer *pods, vk_replicaset_ctl **out)
+int vk_replicaset_start(vk_server *s, const char *kind, vk_informer *sets, vk_informer *pods,
+                        vk_replicaset_ctl **out)
 {
     vk_replicaset_ctl *c = calloc(1, sizeof *c);
     if (!c)
@@ -522,10 +523,10 @@ int vk_replicaset_start(vk_server *s, const char *kind, vk_informer *pods, vk_re
                   : vk_resource_find("", "v1", "replicationcontrollers"),
         .pods_res = vk_resource_find("", "v1", "pods"),
         .pods = pods,
+        .sets = sets,
     };
-    int rc = vk_informer_start(s, c->res, &c->sets);
-    if (!rc &&
-        !(c->ctl = vk_controller_new(s, rs ? "replicaset" : "replicationcontroller", reconcile, c)))
+    int rc = 0;
+    if (!(c->ctl = vk_controller_new(s, rs ? "replicaset" : "replicationcontroller", reconcile, c)))
         rc = -ENOMEM;
     if (!rc)
         rc = vk_informer_subscribe(c->sets, set_changed, c);
@@ -548,7 +549,6 @@ void vk_replicaset_free(vk_replicaset_ctl *c)
         return;
     c->stopping = true;
     vk_controller_free(c->ctl);
-    vk_informer_free(c->sets);
     free(c->exp);
     free(c);
 }

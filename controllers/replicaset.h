@@ -9,8 +9,9 @@
 struct vk_server;
 typedef struct vk_replicaset_ctl vk_replicaset_ctl;
 
-/* kind is "ReplicaSet" (apps/v1) or "ReplicationController" (v1). */
-int vk_replicaset_start(struct vk_server *s, const char *kind, vk_informer *pods,
+/* kind is "ReplicaSet" (apps/v1) or "ReplicationController" (v1); sets is the shared
+ * informer of that kind, pods the shared pods informer. */
+int vk_replicaset_start(struct vk_server *s, const char *kind, vk_informer *sets, vk_informer *pods,
                         vk_replicaset_ctl **out);
 void vk_replicaset_free(vk_replicaset_ctl *c);
 
