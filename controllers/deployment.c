@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "apiserver/registry/registry.h"
@@ -34,6 +33,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "controllers/controller.h"
+#include "controllers/objects.h"
 
 #define HASH_LABEL "pod-template-hash"
 #define REVISION   "deployment.kubernetes.io/revision"
@@ -47,17 +47,6 @@ struct vk_deployment_ctl {
     bool stopping;
 };
 
-static const char *str(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
-static json_t *meta(const json_t *o)
-{
-    return json_object_get(o, "metadata");
-}
-
 static json_t *spec(const json_t *o)
 {
     return json_object_get(o, "spec");
@@ -66,18 +55,6 @@ static json_t *spec(const json_t *o)
 static long long ival(const json_t *o, const char *k)
 {
     return (long long)json_integer_value(json_object_get(o, k));
-}
-
-static const json_t *controller_ref(const json_t *obj)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(meta(obj), "ownerReferences"), i, r)
-    {
-        if (json_is_true(json_object_get(r, "controller")))
-            return r;
-    }
-    return NULL;
 }
 
 /* ---- the template hash ---- */
@@ -123,24 +100,8 @@ static void written(void *ud, int err, const char *json, size_t len, json_t *sta
 
 static void event(vk_deployment_ctl *c, const json_t *d, const char *reason, const char *message)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    char name[400], ts[21];
-    snprintf(name, sizeof name, "%s.%llx", str(meta(d), "name"),
-             (unsigned long long)tv.tv_sec * 1000000000ull + (unsigned long long)tv.tv_usec * 1000);
-    vk_time_format(tv.tv_sec, ts);
-    json_t *ev =
-        json_pack("{s:{s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:{s:s}, s:s, "
-                  "s:s, s:i, s:s, s:s}",
-                  "metadata", "name", name, "involvedObject", "kind", "Deployment", "namespace",
-                  str(meta(d), "namespace"), "name", str(meta(d), "name"), "uid",
-                  str(meta(d), "uid"), "apiVersion", "apps/v1", "resourceVersion",
-                  str(meta(d), "resourceVersion"), "reason", reason, "message", message, "source",
-                  "component", "deployment-controller", "firstTimestamp", ts, "lastTimestamp", ts,
-                  "count", 1, "type", "Normal", "reportingComponent", "deployment-controller");
-    vk_registry_create(c->s, vk_resource_find("", "v1", "events"), str(meta(d), "namespace"), ev,
-                       false, written, c);
-    json_decref(ev);
+    vk_record_event(c->s, d, "Deployment", "apps/v1", "Normal", reason, message,
+                    "deployment-controller");
 }
 
 typedef struct scale_data {
@@ -152,14 +113,14 @@ typedef struct scale_data {
 static void apply_scale(void *ud, json_t *obj)
 {
     scale_data *sd = ud;
-    if (strcmp(str(meta(obj), "uid"), sd->uid))
+    if (strcmp(vk_str(vk_meta(obj), "uid"), sd->uid))
         return;
     json_object_set_new(spec(obj), "replicas", json_integer(sd->replicas));
     if (sd->annotations) {
-        json_t *a = json_object_get(meta(obj), "annotations");
+        json_t *a = json_object_get(vk_meta(obj), "annotations");
         if (!json_is_object(a)) {
             a = json_object();
-            json_object_set_new(meta(obj), "annotations", a);
+            json_object_set_new(vk_meta(obj), "annotations", a);
         }
         json_object_update(a, sd->annotations);
     }
@@ -178,24 +139,24 @@ static void scale_rs(vk_deployment_ctl *c, const json_t *d, const json_t *rs, lo
 {
     long long from = ival(spec(rs), "replicas");
     /* Asked already (the informer has not seen it yet): not twice. */
-    json_t *asked = json_object_get(c->scaling, str(meta(rs), "uid"));
+    json_t *asked = json_object_get(c->scaling, vk_str(vk_meta(rs), "uid"));
     if (asked && json_integer_value(asked) == to && !annotations)
         return;
-    json_object_set_new(c->scaling, str(meta(rs), "uid"), json_integer(to));
+    json_object_set_new(c->scaling, vk_str(vk_meta(rs), "uid"), json_integer(to));
     scale_data *sd = calloc(1, sizeof *sd);
     if (!sd) {
         json_decref(annotations);
         return;
     }
-    snprintf(sd->uid, sizeof sd->uid, "%s", str(meta(rs), "uid"));
+    snprintf(sd->uid, sizeof sd->uid, "%s", vk_str(vk_meta(rs), "uid"));
     sd->replicas = to;
     sd->annotations = annotations;
-    vk_registry_edit(c->s, c->rs_res, str(meta(rs), "namespace"), str(meta(rs), "name"),
+    vk_registry_edit(c->s, c->rs_res, vk_str(vk_meta(rs), "namespace"), vk_str(vk_meta(rs), "name"),
                      apply_scale, sd, scaled, sd);
     if (from != to) {
         char msg[400];
         snprintf(msg, sizeof msg, "Scaled %s replica set %s from %lld to %lld",
-                 to > from ? "up" : "down", str(meta(rs), "name"), from, to);
+                 to > from ? "up" : "down", vk_str(vk_meta(rs), "name"), from, to);
         event(c, d, "ScalingReplicaSet", msg);
     }
 }
@@ -216,14 +177,15 @@ static long long resolve(const json_t *v, long long total, bool up, long long df
 
 static long long revision_of(const json_t *rs)
 {
-    return atoll(str(json_object_get(meta(rs), "annotations"), REVISION));
+    return atoll(vk_str(json_object_get(vk_meta(rs), "annotations"), REVISION));
 }
 
 static int cmp_created(const void *x, const void *y)
 {
     const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
-    int t = strcmp(str(meta(a), "creationTimestamp"), str(meta(b), "creationTimestamp"));
-    return t ? t : strcmp(str(meta(a), "name"), str(meta(b), "name"));
+    int t =
+        strcmp(vk_str(vk_meta(a), "creationTimestamp"), vk_str(vk_meta(b), "creationTimestamp"));
+    return t ? t : strcmp(vk_str(vk_meta(a), "name"), vk_str(vk_meta(b), "name"));
 }
 
 static json_t *condition(const json_t *old_status, const char *type, const char *status,
@@ -234,10 +196,10 @@ static json_t *condition(const json_t *old_status, const char *type, const char 
     json_t *c;
     json_array_foreach(json_object_get(old_status, "conditions"), i, c)
     {
-        if (!strcmp(str(c, "type"), type) && !strcmp(str(c, "status"), status))
-            transition = str(c, "lastTransitionTime");
-        if (!strcmp(str(c, "type"), type) && !strcmp(str(c, "status"), status) &&
-            !strcmp(str(c, "reason"), reason) && !strcmp(str(c, "message"), message))
+        if (!strcmp(vk_str(c, "type"), type) && !strcmp(vk_str(c, "status"), status))
+            transition = vk_str(c, "lastTransitionTime");
+        if (!strcmp(vk_str(c, "type"), type) && !strcmp(vk_str(c, "status"), status) &&
+            !strcmp(vk_str(c, "reason"), reason) && !strcmp(vk_str(c, "message"), message))
             return json_incref(c); /* unchanged: its times stay */
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", status,
@@ -258,10 +220,10 @@ static void set_status(void *ud, json_t *obj)
     json_object_set(obj, "status", sd->status);
     if (!*sd->revision)
         return;
-    json_t *a = json_object_get(meta(obj), "annotations");
+    json_t *a = json_object_get(vk_meta(obj), "annotations");
     if (!json_is_object(a)) {
         a = json_object();
-        json_object_set_new(meta(obj), "annotations", a);
+        json_object_set_new(vk_meta(obj), "annotations", a);
     }
     json_object_set_new(a, REVISION, json_string(sd->revision));
 }
@@ -284,9 +246,9 @@ static int reconcile(void *ud, const char *key)
     char ns[256];
     snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
     const json_t *d = vk_informer_get(c->deps, ns, slash + 1);
-    if (!d || json_object_get(meta(d), "deletionTimestamp"))
+    if (!d || json_object_get(vk_meta(d), "deletionTimestamp"))
         return 0;
-    const char *uid = str(meta(d), "uid");
+    const char *uid = vk_str(vk_meta(d), "uid");
     json_t *ds = spec(d);
     long long replicas = json_object_get(ds, "replicas") ? ival(ds, "replicas") : 1;
     json_t *tmpl = json_object_get(ds, "template");
@@ -299,10 +261,10 @@ static int reconcile(void *ud, const char *key)
     json_t *rs;
     json_object_foreach((json_t *)vk_informer_items(c->sets), k, rs)
     {
-        if (strcmp(str(meta(rs), "namespace"), ns))
+        if (strcmp(vk_str(vk_meta(rs), "namespace"), ns))
             continue;
-        const json_t *ref = controller_ref(rs);
-        if (!ref || strcmp(str(ref, "uid"), uid))
+        const json_t *ref = vk_controller_ref(rs);
+        if (!ref || strcmp(vk_str(ref, "uid"), uid))
             continue;
         json_array_append(mine, rs);
         long long rev = revision_of(rs);
@@ -320,7 +282,7 @@ static int reconcile(void *ud, const char *key)
     if (sets)
         qsort(sets, nrs, sizeof *sets, cmp_created);
     bool paused = json_is_true(json_object_get(ds, "paused"));
-    const char *type = str(json_object_get(ds, "strategy"), "type");
+    const char *type = vk_str(json_object_get(ds, "strategy"), "type");
     bool recreate = !strcmp(type, "Recreate");
     json_t *ru = json_object_get(json_object_get(ds, "strategy"), "rollingUpdate");
     long long surge = recreate ? 0 : resolve(json_object_get(ru, "maxSurge"), replicas, true, 0);
@@ -350,7 +312,7 @@ static int reconcile(void *ud, const char *key)
         /* A new ReplicaSet for this template. */
         char hash[16], name[300];
         template_hash(tmpl, ival(status, "collisionCount"), hash);
-        snprintf(name, sizeof name, "%s-%s", str(meta(d), "name"), hash);
+        snprintf(name, sizeof name, "%s-%s", vk_str(vk_meta(d), "name"), hash);
         json_t *t = json_deep_copy(tmpl);
         json_t *tm = json_object_get(t, "metadata");
         if (!json_is_object(tm)) {
@@ -377,7 +339,7 @@ static int reconcile(void *ud, const char *key)
             start = 0;
         char rev[32];
         snprintf(rev, sizeof rev, "%lld", max_rev + 1);
-        json_t *annotations = json_deep_copy(json_object_get(meta(d), "annotations"));
+        json_t *annotations = json_deep_copy(json_object_get(vk_meta(d), "annotations"));
         if (!json_is_object(annotations))
             annotations = json_object();
         json_object_del(annotations, "kubectl.kubernetes.io/last-applied-configuration");
@@ -391,8 +353,8 @@ static int reconcile(void *ud, const char *key)
             "{s:{s:s, s:O, s:o, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}, s:{s:I, s:O?, s:o, s:o}}",
             "metadata", "name", name, "labels", labels, "annotations", annotations,
             "ownerReferences", "apiVersion", "apps/v1", "kind", "Deployment", "name",
-            str(meta(d), "name"), "uid", uid, "controller", 1, "blockOwnerDeletion", 1, "spec",
-            "replicas", (json_int_t)start, "minReadySeconds",
+            vk_str(vk_meta(d), "name"), "uid", uid, "controller", 1, "blockOwnerDeletion", 1,
+            "spec", "replicas", (json_int_t)start, "minReadySeconds",
             json_object_get(ds, "minReadySeconds"), "selector", selector, "template", t);
         vk_registry_create(c->s, c->rs_res, ns, obj, false, written, c);
         json_decref(obj);
@@ -424,10 +386,11 @@ static int reconcile(void *ud, const char *key)
                 up = replicas - cur;
             want = cur + up;
         }
-        json_t *ann = json_object_get(meta(newrs), "annotations");
-        bool annotate = strcmp(str(ann, "deployment.kubernetes.io/desired-replicas"), desired) ||
-                        strcmp(str(ann, "deployment.kubernetes.io/max-replicas"), max_replicas) ||
-                        revision_of(newrs) < max_rev;
+        json_t *ann = json_object_get(vk_meta(newrs), "annotations");
+        bool annotate =
+            strcmp(vk_str(ann, "deployment.kubernetes.io/desired-replicas"), desired) ||
+            strcmp(vk_str(ann, "deployment.kubernetes.io/max-replicas"), max_replicas) ||
+            revision_of(newrs) < max_rev;
         if (want != cur || annotate) {
             json_t *a = json_pack("{s:s, s:s}", "deployment.kubernetes.io/desired-replicas",
                                   desired, "deployment.kubernetes.io/max-replicas", max_replicas);
@@ -491,8 +454,10 @@ static int reconcile(void *ud, const char *key)
         if (sets[i] == newrs || ival(spec(sets[i]), "replicas") ||
             ival(json_object_get(sets[i], "status"), "replicas"))
             continue;
-        json_t *opts = json_pack("{s:{s:s}}", "preconditions", "uid", str(meta(sets[i]), "uid"));
-        vk_registry_delete_opts(c->s, c->rs_res, ns, str(meta(sets[i]), "name"), opts, written, c);
+        json_t *opts =
+            json_pack("{s:{s:s}}", "preconditions", "uid", vk_str(vk_meta(sets[i]), "uid"));
+        vk_registry_delete_opts(c->s, c->rs_res, ns, vk_str(vk_meta(sets[i]), "name"), opts,
+                                written, c);
         json_decref(opts);
         idle--;
     }
@@ -523,7 +488,7 @@ static int reconcile(void *ud, const char *key)
             snprintf(progress_msg, sizeof progress_msg,
                      complete ? "ReplicaSet \"%s\" has successfully progressed."
                               : "ReplicaSet \"%s\" is progressing.",
-                     str(meta(newrs), "name"));
+                     vk_str(vk_meta(newrs), "name"));
         }
         json_t *pc = condition(status, "Progressing", "True", progress_reason, progress_msg, ts);
         /* kube lists Progressing first once both exist. */
@@ -531,7 +496,7 @@ static int reconcile(void *ud, const char *key)
     }
     json_t *st = json_pack(
         "{s:O?, s:I, s:I, s:I, s:I, s:I, s:o}", "observedGeneration",
-        json_object_get(meta(d), "generation"), "replicas", (json_int_t)st_replicas,
+        json_object_get(vk_meta(d), "generation"), "replicas", (json_int_t)st_replicas,
         "updatedReplicas", (json_int_t)updated, "readyReplicas", (json_int_t)ready,
         "availableReplicas", (json_int_t)available, "unavailableReplicas",
         (json_int_t)(replicas - available > 0 ? replicas - available : 0), "conditions", conds);
@@ -547,9 +512,9 @@ static int reconcile(void *ud, const char *key)
     char revision[32] = "";
     if (newrs)
         snprintf(revision, sizeof revision, "%s",
-                 str(json_object_get(meta(newrs), "annotations"), REVISION));
+                 vk_str(json_object_get(vk_meta(newrs), "annotations"), REVISION));
     bool annotate =
-        *revision && strcmp(revision, str(json_object_get(meta(d), "annotations"), REVISION));
+        *revision && strcmp(revision, vk_str(json_object_get(vk_meta(d), "annotations"), REVISION));
     status_data *sd = NULL;
     if ((!json_equal(st, status) || annotate) && (sd = calloc(1, sizeof *sd))) {
         sd->status = json_incref(st);
@@ -574,19 +539,19 @@ static void enqueue(vk_deployment_ctl *c, const char *ns, const char *name)
 static void dep_changed(void *ud, const json_t *old, const json_t *obj)
 {
     if (obj)
-        enqueue(ud, str(meta(obj), "namespace"), str(meta(obj), "name"));
+        enqueue(ud, vk_str(vk_meta(obj), "namespace"), vk_str(vk_meta(obj), "name"));
 }
 
 static void rs_changed(void *ud, const json_t *old, const json_t *obj)
 {
     vk_deployment_ctl *c = ud;
     const json_t *rs = obj ? obj : old;
-    json_t *asked = json_object_get(c->scaling, str(meta(rs), "uid"));
+    json_t *asked = json_object_get(c->scaling, vk_str(vk_meta(rs), "uid"));
     if (asked && (!obj || json_equal(json_object_get(spec(obj), "replicas"), asked)))
-        json_object_del(c->scaling, str(meta(rs), "uid"));
-    const json_t *ref = controller_ref(rs);
-    if (ref && !strcmp(str(ref, "kind"), "Deployment"))
-        enqueue(c, str(meta(rs), "namespace"), str(ref, "name"));
+        json_object_del(c->scaling, vk_str(vk_meta(rs), "uid"));
+    const json_t *ref = vk_controller_ref(rs);
+    if (ref && !strcmp(vk_str(ref, "kind"), "Deployment"))
+        enqueue(c, vk_str(vk_meta(rs), "namespace"), vk_str(ref, "name"));
 }
 
 int vk_deployment_start(vk_server *s, vk_informer *replicasets, vk_deployment_ctl **out)

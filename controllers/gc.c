@@ -27,6 +27,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "controllers/controller.h"
+#include "controllers/objects.h"
 #include "storage/store.h"
 #include "storage/watch.h"
 
@@ -45,12 +46,6 @@ struct vk_gc {
     json_t *owners; /* dependent key -> [owner uid] */
     bool stopping;
 };
-
-static const char *str(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
 
 static bool has_finalizer(const json_t *obj, const char *name)
 {
@@ -104,7 +99,7 @@ static json_t *read_object(vk_gc *gc, const vk_resource *res, const char *ns, co
 /* The served resource an owner reference names, or NULL. */
 static size_t resolve(const json_t *ref, bool *found)
 {
-    const char *av = str(ref, "apiVersion"), *kind = str(ref, "kind");
+    const char *av = vk_str(ref, "apiVersion"), *kind = vk_str(ref, "kind");
     const char *slash = strchr(av, '/');
     char group[128];
     snprintf(group, sizeof group, "%.*s", slash ? (int)(slash - av) : 0, av);
@@ -147,7 +142,7 @@ static void index_object(vk_gc *gc, const char *dk, const json_t *obj)
     json_t *ref;
     json_array_foreach(refs, i, ref)
     {
-        const char *uid = str(ref, "uid");
+        const char *uid = vk_str(ref, "uid");
         if (!*uid)
             continue;
         json_t *set = json_object_get(gc->deps, uid);
@@ -181,7 +176,7 @@ static void enqueue_owners(vk_gc *gc, const json_t *obj, const char *ns)
             continue;
         const char *ons = (vk_resources[r]->flags & VK_NAMESPACED) ? ns : "";
         char k[VK_KEY_MAX + 20];
-        obj_key(k, sizeof k, r, ons, strlen(ons), str(ref, "name"), strlen(str(ref, "name")));
+        obj_key(k, sizeof k, r, ons, strlen(ons), vk_str(ref, "name"), strlen(vk_str(ref, "name")));
         enqueue(gc, 'o', k);
     }
 }
@@ -202,7 +197,7 @@ static void observe(vk_gc *gc, const char *dk, const char *ns, const json_t *obj
         return;
     }
     /* Gone: its dependents are checked, its owners may have waited for it. */
-    const char *uid = str(json_object_get(prev, "metadata"), "uid");
+    const char *uid = vk_str(json_object_get(prev, "metadata"), "uid");
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(gc->deps, uid), k, v) enqueue(gc, 'd', k);
@@ -307,7 +302,7 @@ static void apply_drop(void *ud, json_t *obj)
 {
     drop_refs *d = ud;
     json_t *meta = json_object_get(obj, "metadata");
-    if (strcmp(str(meta, "uid"), d->uid))
+    if (strcmp(vk_str(meta, "uid"), d->uid))
         return;
     json_t *refs = json_object_get(meta, "ownerReferences");
     json_t *keep = json_array();
@@ -316,7 +311,7 @@ static void apply_drop(void *ud, json_t *obj)
     json_array_foreach(refs, i, ref)
     {
         bool drop = false;
-        json_array_foreach(d->uids, j, u) drop |= !strcmp(str(ref, "uid"), json_string_value(u));
+        json_array_foreach(d->uids, j, u) drop |= !strcmp(vk_str(ref, "uid"), json_string_value(u));
         if (!drop)
             json_array_append(keep, ref);
     }
@@ -382,7 +377,7 @@ static bool names_owner(const json_t *obj, const char *uid)
     json_t *ref;
     json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i, ref)
     {
-        if (!strcmp(str(ref, "uid"), uid))
+        if (!strcmp(vk_str(ref, "uid"), uid))
             return true;
     }
     return false;
@@ -430,22 +425,22 @@ static int check_dependent(vk_gc *gc, const char *key)
             solid++; /* a kind not served: nothing can be said, it is left alone */
             continue;
         }
-        json_t *owner = read_object(gc, vk_resources[r], ns, str(ref, "name"));
-        const char *ouid = str(json_object_get(owner, "metadata"), "uid");
-        if (!owner || strcmp(ouid, str(ref, "uid"))) {
+        json_t *owner = read_object(gc, vk_resources[r], ns, vk_str(ref, "name"));
+        const char *ouid = vk_str(json_object_get(owner, "metadata"), "uid");
+        if (!owner || strcmp(ouid, vk_str(ref, "uid"))) {
             dangling++;
-            json_array_append_new(drop, json_string(str(ref, "uid")));
+            json_array_append_new(drop, json_string(vk_str(ref, "uid")));
         } else if (json_object_get(json_object_get(owner, "metadata"), "deletionTimestamp") &&
                    has_finalizer(owner, "foregroundDeletion") &&
                    json_is_true(json_object_get(ref, "blockOwnerDeletion"))) {
             waiting++;
-            json_array_append_new(drop, json_string(str(ref, "uid")));
+            json_array_append_new(drop, json_string(vk_str(ref, "uid")));
         } else {
             solid++;
         }
         json_decref(owner);
     }
-    const char *uid = str(meta, "uid");
+    const char *uid = vk_str(meta, "uid");
     if (solid) {
         if (dangling + waiting)
             edit_object(gc, res, ns, name, uid, json_incref(drop), NULL, NULL);
@@ -476,7 +471,7 @@ static int check_owner(vk_gc *gc, const char *key)
         json_decref(obj);
         return 0;
     }
-    const char *uid = str(meta, "uid");
+    const char *uid = vk_str(meta, "uid");
     json_t *deps = json_object_get(gc->deps, uid);
     const char *dk;
     json_t *v;
@@ -492,7 +487,7 @@ static int check_owner(vk_gc *gc, const char *key)
                               ? read_object(gc, dres, dns, dname)
                               : NULL;
             if (dep && names_owner(dep, uid)) {
-                edit_object(gc, dres, dns, dname, str(json_object_get(dep, "metadata"), "uid"),
+                edit_object(gc, dres, dns, dname, vk_str(json_object_get(dep, "metadata"), "uid"),
                             json_pack("[s]", uid), NULL, key);
                 any = true;
             } else {
@@ -533,13 +528,13 @@ static int check_owner(vk_gc *gc, const char *key)
             json_t *ref;
             json_array_foreach(json_object_get(dmeta, "ownerReferences"), i, ref)
             {
-                if (!strcmp(str(ref, "uid"), uid) &&
+                if (!strcmp(vk_str(ref, "uid"), uid) &&
                     json_is_true(json_object_get(ref, "blockOwnerDeletion")))
                     blocking = true;
             }
             if (!json_object_get(dmeta, "deletionTimestamp"))
-                delete_object(gc, dres, dns, dname, str(dmeta, "uid"),
-                              json_object_size(json_object_get(gc->deps, str(dmeta, "uid")))
+                delete_object(gc, dres, dns, dname, vk_str(dmeta, "uid"),
+                              json_object_size(json_object_get(gc->deps, vk_str(dmeta, "uid")))
                                   ? "Foreground"
                                   : "Background");
             json_decref(dep);

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "controllers/controller.h"
+#include "controllers/objects.h"
 #include "storage/store.h"
 
 enum { LEASE_RENEW_MS = 10000, LEASE_SECONDS = 40 };
@@ -244,12 +245,6 @@ static void on_heartbeat(uv_timer_t *t)
 
 /* ---- pods ---- */
 
-static const char *str(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
 /* The lowest free address of the node's pod CIDR (10.244.<i+1>.2 and up). */
 static void pick_ip(vk_nodesim *sim, int node, const char *self, char *out, size_t n)
 {
@@ -261,9 +256,9 @@ static void pick_ip(vk_nodesim *sim, int node, const char *self, char *out, size
     json_t *p;
     json_object_foreach((json_t *)vk_informer_items(sim->pods), k, p)
     {
-        if (!strcmp(k, self) || strcmp(str(json_object_get(p, "spec"), "nodeName"), name))
+        if (!strcmp(k, self) || strcmp(vk_str(json_object_get(p, "spec"), "nodeName"), name))
             continue;
-        const char *ip = str(json_object_get(p, "status"), "podIP");
+        const char *ip = vk_str(json_object_get(p, "status"), "podIP");
         if (!strncmp(ip, prefix, strlen(prefix)))
             used[atoi(ip + strlen(prefix)) & 255] = true;
     }
@@ -307,18 +302,18 @@ static json_t *container_statuses(const json_t *list, const char *uid, const cha
     json_array_foreach(list, i, c)
     {
         char cid[80], image_id[600];
-        container_id(uid, str(c, "name"), cid);
-        snprintf(image_id, sizeof image_id, "vkube-sim://%s", str(c, "image"));
-        bool sidecar = init && !strcmp(str(c, "restartPolicy"), "Always");
+        container_id(uid, vk_str(c, "name"), cid);
+        snprintf(image_id, sizeof image_id, "vkube-sim://%s", vk_str(c, "image"));
+        bool sidecar = init && !strcmp(vk_str(c, "restartPolicy"), "Always");
         json_t *state =
             init && !sidecar
                 ? json_pack("{s:{s:i, s:s, s:s, s:s, s:s}}", "terminated", "exitCode", 0, "reason",
                             "Completed", "startedAt", ts, "finishedAt", ts, "containerID", cid)
                 : json_pack("{s:{s:s}}", "running", "startedAt", ts);
         json_array_append_new(out, json_pack("{s:s, s:o, s:{}, s:b, s:i, s:s, s:s, s:s, s:b}",
-                                             "name", str(c, "name"), "state", state, "lastState",
+                                             "name", vk_str(c, "name"), "state", state, "lastState",
                                              "ready", !init || sidecar, "restartCount", 0, "image",
-                                             str(c, "image"), "imageID", image_id, "containerID",
+                                             vk_str(c, "image"), "imageID", image_id, "containerID",
                                              cid, "started", !init || sidecar));
     }
     return out;
@@ -329,7 +324,7 @@ static void set_pod_status(void *ud, json_t *obj)
 {
     json_t *st = ud;
     json_t *old = json_object_get(obj, "status");
-    const char *qos = str(old, "qosClass");
+    const char *qos = vk_str(old, "qosClass");
     json_t *s = json_deep_copy(st);
     if (*qos)
         json_object_set_new(s, "qosClass", json_string(qos));
@@ -342,7 +337,7 @@ static void set_pod_status(void *ud, json_t *obj)
 static json_t *running_status(vk_nodesim *sim, const json_t *pod, int node, const char *key)
 {
     json_t *spec = json_object_get(pod, "spec");
-    const char *uid = str(json_object_get(pod, "metadata"), "uid");
+    const char *uid = vk_str(json_object_get(pod, "metadata"), "uid");
     char ts[21], ip[40], host[40];
     now_rfc3339(ts);
     pick_ip(sim, node, key, ip, sizeof ip);
@@ -358,7 +353,7 @@ static json_t *running_status(vk_nodesim *sim, const json_t *pod, int node, cons
     json_t *c;
     json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
     {
-        if (!strcmp(str(c, "type"), "PodScheduled"))
+        if (!strcmp(vk_str(c, "type"), "PodScheduled"))
             json_array_set(json_object_get(st, "conditions"), 4, c);
     }
     if (json_array_size(json_object_get(spec, "initContainers")))
@@ -395,19 +390,19 @@ static int reconcile(void *ud, const char *key)
     if (!pod)
         return 0;
     json_t *meta = json_object_get(pod, "metadata"), *spec = json_object_get(pod, "spec");
-    int node = node_index(sim, str(spec, "nodeName"));
+    int node = node_index(sim, vk_str(spec, "nodeName"));
     if (node < 0)
         return 0;
     const vk_resource *pods = vk_resource_find("", "v1", "pods");
     if (json_object_get(meta, "deletionTimestamp")) {
         json_t *opts = json_pack("{s:i, s:{s:s}}", "gracePeriodSeconds", 0, "preconditions", "uid",
-                                 str(meta, "uid"));
+                                 vk_str(meta, "uid"));
         sim->pending++;
         vk_registry_delete_opts(sim->s, pods, ns, name, opts, written, sim);
         json_decref(opts);
         return 0;
     }
-    const char *phase = str(json_object_get(pod, "status"), "phase");
+    const char *phase = vk_str(json_object_get(pod, "status"), "phase");
     if (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))
         return 0;
     if (strcmp(phase, "Running")) {
@@ -415,7 +410,7 @@ static int reconcile(void *ud, const char *key)
         return 0;
     }
     json_t *ads = json_object_get(spec, "activeDeadlineSeconds");
-    const char *start = str(json_object_get(pod, "status"), "startTime");
+    const char *start = vk_str(json_object_get(pod, "status"), "startTime");
     time_t t0;
     if (json_is_integer(ads) && *start && !vk_time_parse(start, &t0)) {
         long long left = (long long)t0 + json_integer_value(ads) - (long long)time(NULL);
@@ -432,7 +427,7 @@ static void pod_changed(void *ud, const json_t *old, const json_t *obj)
     const json_t *pod = obj ? obj : old;
     json_t *meta = json_object_get(pod, "metadata");
     char key[600];
-    snprintf(key, sizeof key, "%s/%s", str(meta, "namespace"), str(meta, "name"));
+    snprintf(key, sizeof key, "%s/%s", vk_str(meta, "namespace"), vk_str(meta, "name"));
     if (!obj) {
         /* Its address is free again. */
         const char *ip;
@@ -445,7 +440,7 @@ static void pod_changed(void *ud, const json_t *old, const json_t *obj)
         }
         return;
     }
-    if (node_index(sim, str(json_object_get(obj, "spec"), "nodeName")) >= 0)
+    if (node_index(sim, vk_str(json_object_get(obj, "spec"), "nodeName")) >= 0)
         vk_controller_enqueue(sim->ctl, key);
 }
 

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "controllers/controller.h"
+#include "controllers/objects.h"
 
 enum { BURST = 500, EXPECTATION_TIMEOUT_S = 300 };
 
@@ -43,17 +44,6 @@ struct vk_replicaset_ctl {
     size_t nexp;
     bool stopping;
 };
-
-static const char *str(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
-static json_t *meta(const json_t *o)
-{
-    return json_object_get(o, "metadata");
-}
 
 /* ---- expectations ---- */
 
@@ -82,19 +72,6 @@ static bool satisfied(vk_replicaset_ctl *c, const char *uid)
 
 /* ---- ownership ---- */
 
-/* The controller reference of obj, or NULL. */
-static const json_t *controller_ref(const json_t *obj)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(meta(obj), "ownerReferences"), i, r)
-    {
-        if (json_is_true(json_object_get(r, "controller")))
-            return r;
-    }
-    return NULL;
-}
-
 static vk_selector *selector_of(const json_t *set)
 {
     json_t *text =
@@ -109,9 +86,9 @@ static vk_selector *selector_of(const json_t *set)
 
 static bool active(const json_t *pod)
 {
-    const char *phase = str(json_object_get(pod, "status"), "phase");
+    const char *phase = vk_str(json_object_get(pod, "status"), "phase");
     return strcmp(phase, "Succeeded") && strcmp(phase, "Failed") &&
-           !json_object_get(meta(pod), "deletionTimestamp");
+           !json_object_get(vk_meta(pod), "deletionTimestamp");
 }
 
 static bool pod_ready(const json_t *pod)
@@ -120,8 +97,8 @@ static bool pod_ready(const json_t *pod)
     json_t *cnd;
     json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, cnd)
     {
-        if (!strcmp(str(cnd, "type"), "Ready"))
-            return !strcmp(str(cnd, "status"), "True");
+        if (!strcmp(vk_str(cnd, "type"), "Ready"))
+            return !strcmp(vk_str(cnd, "status"), "True");
     }
     return false;
 }
@@ -138,8 +115,8 @@ static bool pod_available(const json_t *pod, long long min_ready, long long *wai
     json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, cnd)
     {
         time_t t;
-        if (!strcmp(str(cnd, "type"), "Ready") &&
-            !vk_time_parse(str(cnd, "lastTransitionTime"), &t)) {
+        if (!strcmp(vk_str(cnd, "type"), "Ready") &&
+            !vk_time_parse(vk_str(cnd, "lastTransitionTime"), &t)) {
             long long left = (long long)t + min_ready - (long long)time(NULL);
             if (left > 0 && (!*wait || left < *wait))
                 *wait = left;
@@ -188,8 +165,8 @@ static write_ctx *wctx(vk_replicaset_ctl *c, const char *uid, int kind)
 static json_t *owner_ref(vk_replicaset_ctl *c, const json_t *set)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "apiVersion", c->api_version, "kind",
-                     c->kind, "name", str(meta(set), "name"), "uid", str(meta(set), "uid"),
-                     "controller", 1, "blockOwnerDeletion", 1);
+                     c->kind, "name", vk_str(vk_meta(set), "name"), "uid",
+                     vk_str(vk_meta(set), "uid"), "controller", 1, "blockOwnerDeletion", 1);
 }
 
 static void create_pod(vk_replicaset_ctl *c, const json_t *set)
@@ -197,27 +174,28 @@ static void create_pod(vk_replicaset_ctl *c, const json_t *set)
     json_t *tmpl = json_object_get(json_object_get(set, "spec"), "template");
     json_t *tm = json_object_get(tmpl, "metadata");
     char prefix[300];
-    snprintf(prefix, sizeof prefix, "%s-", str(meta(set), "name"));
+    snprintf(prefix, sizeof prefix, "%s-", vk_str(vk_meta(set), "name"));
     json_t *pod =
         json_pack("{s:{s:s, s:[o]}, s:O?}", "metadata", "generateName", prefix, "ownerReferences",
                   owner_ref(c, set), "spec", json_object_get(tmpl, "spec"));
     static const char *const copied[] = {"labels", "annotations", "finalizers"};
     for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++)
         if (json_object_get(tm, copied[i]))
-            json_object_set(meta(pod), copied[i], json_object_get(tm, copied[i]));
-    write_ctx *w = wctx(c, str(meta(set), "uid"), 1);
+            json_object_set(vk_meta(pod), copied[i], json_object_get(tm, copied[i]));
+    write_ctx *w = wctx(c, vk_str(vk_meta(set), "uid"), 1);
     if (w)
-        vk_registry_create(c->s, c->pods_res, str(meta(set), "namespace"), pod, false, written, w);
+        vk_registry_create(c->s, c->pods_res, vk_str(vk_meta(set), "namespace"), pod, false,
+                           written, w);
     json_decref(pod);
 }
 
 static void delete_pod(vk_replicaset_ctl *c, const json_t *set, const json_t *pod)
 {
-    json_t *opts = json_pack("{s:{s:s}}", "preconditions", "uid", str(meta(pod), "uid"));
-    write_ctx *w = wctx(c, str(meta(set), "uid"), 2);
+    json_t *opts = json_pack("{s:{s:s}}", "preconditions", "uid", vk_str(vk_meta(pod), "uid"));
+    write_ctx *w = wctx(c, vk_str(vk_meta(set), "uid"), 2);
     if (w)
-        vk_registry_delete_opts(c->s, c->pods_res, str(meta(pod), "namespace"),
-                                str(meta(pod), "name"), opts, written, w);
+        vk_registry_delete_opts(c->s, c->pods_res, vk_str(vk_meta(pod), "namespace"),
+                                vk_str(vk_meta(pod), "name"), opts, written, w);
     json_decref(opts);
 }
 
@@ -230,12 +208,12 @@ typedef struct claim {
 static void apply_claim(void *ud, json_t *obj)
 {
     claim *cl = ud;
-    json_t *m = meta(obj);
-    if (strcmp(str(m, "uid"), cl->pod_uid))
+    json_t *m = vk_meta(obj);
+    if (strcmp(vk_str(m, "uid"), cl->pod_uid))
         return;
     json_t *refs = json_object_get(m, "ownerReferences");
     if (cl->ref) {
-        if (controller_ref(obj))
+        if (vk_controller_ref(obj))
             return; /* someone else adopted it first */
         if (!json_is_array(refs)) {
             refs = json_array();
@@ -247,7 +225,7 @@ static void apply_claim(void *ud, json_t *obj)
     json_t *keep = json_array();
     size_t i;
     json_t *r;
-    json_array_foreach(refs, i, r) if (strcmp(str(r, "uid"), cl->set_uid))
+    json_array_foreach(refs, i, r) if (strcmp(vk_str(r, "uid"), cl->set_uid))
         json_array_append(keep, r);
     if (json_array_size(keep))
         json_object_set(m, "ownerReferences", keep);
@@ -282,11 +260,11 @@ static void claim_pod(vk_replicaset_ctl *c, const json_t *set, const json_t *pod
         return;
     }
     cc->w = (write_ctx){.c = c};
-    snprintf(cc->cl.pod_uid, sizeof cc->cl.pod_uid, "%s", str(meta(pod), "uid"));
-    snprintf(cc->cl.set_uid, sizeof cc->cl.set_uid, "%s", str(meta(set), "uid"));
+    snprintf(cc->cl.pod_uid, sizeof cc->cl.pod_uid, "%s", vk_str(vk_meta(pod), "uid"));
+    snprintf(cc->cl.set_uid, sizeof cc->cl.set_uid, "%s", vk_str(vk_meta(set), "uid"));
     cc->cl.ref = ref;
-    vk_registry_edit(c->s, c->pods_res, str(meta(pod), "namespace"), str(meta(pod), "name"),
-                     apply_claim, &cc->cl, claimed, cc);
+    vk_registry_edit(c->s, c->pods_res, vk_str(vk_meta(pod), "namespace"),
+                     vk_str(vk_meta(pod), "name"), apply_claim, &cc->cl, claimed, cc);
 }
 
 static void set_status(void *ud, json_t *obj)
@@ -316,9 +294,9 @@ static void status_written(void *ud, int err, const char *json, size_t len, json
  * then pending, then not ready, then the newest. */
 static int rank(const json_t *a)
 {
-    if (!*str(json_object_get(a, "spec"), "nodeName"))
+    if (!*vk_str(json_object_get(a, "spec"), "nodeName"))
         return 0;
-    if (strcmp(str(json_object_get(a, "status"), "phase"), "Running"))
+    if (strcmp(vk_str(json_object_get(a, "status"), "phase"), "Running"))
         return 1;
     return pod_ready(a) ? 3 : 2;
 }
@@ -329,7 +307,8 @@ static int cmp_victims(const void *x, const void *y)
     int ra = rank(a), rb = rank(b);
     if (ra != rb)
         return ra - rb;
-    return -strcmp(str(meta(a), "creationTimestamp"), str(meta(b), "creationTimestamp"));
+    return -strcmp(vk_str(vk_meta(a), "creationTimestamp"),
+                   vk_str(vk_meta(b), "creationTimestamp"));
 }
 
 static int reconcile(void *ud, const char *key)
@@ -343,26 +322,27 @@ static int reconcile(void *ud, const char *key)
     const json_t *set = vk_informer_get(c->sets, ns, slash + 1);
     if (!set)
         return 0;
-    const char *uid = str(meta(set), "uid");
+    const char *uid = vk_str(vk_meta(set), "uid");
     json_t *spec = json_object_get(set, "spec");
     vk_selector *sel = selector_of(set);
-    bool deleting = json_object_get(meta(set), "deletionTimestamp") != NULL;
+    bool deleting = json_object_get(vk_meta(set), "deletionTimestamp") != NULL;
     json_t *mine = json_array();
     long long terminating = 0;
     const char *k;
     json_t *pod;
     json_object_foreach((json_t *)vk_informer_items(c->pods), k, pod)
     {
-        if (strcmp(str(meta(pod), "namespace"), ns))
+        if (strcmp(vk_str(vk_meta(pod), "namespace"), ns))
             continue;
-        const json_t *ref = controller_ref(pod);
-        bool matches = sel && vk_selector_match_labels(sel, json_object_get(meta(pod), "labels"));
-        if (ref && !strcmp(str(ref, "uid"), uid)) {
+        const json_t *ref = vk_controller_ref(pod);
+        bool matches =
+            sel && vk_selector_match_labels(sel, json_object_get(vk_meta(pod), "labels"));
+        if (ref && !strcmp(vk_str(ref, "uid"), uid)) {
             if (!matches && !deleting && active(pod)) {
                 claim_pod(c, set, pod, NULL); /* no longer selected: released */
                 continue;
             }
-            if (json_object_get(meta(pod), "deletionTimestamp"))
+            if (json_object_get(vk_meta(pod), "deletionTimestamp"))
                 terminating++;
             if (active(pod))
                 json_array_append(mine, pod);
@@ -416,14 +396,14 @@ static int reconcile(void *ud, const char *key)
         json_t *lv;
         json_object_foreach(tlabels, k, lv)
         {
-            all &= json_equal(json_object_get(json_object_get(meta(pod), "labels"), k), lv);
+            all &= json_equal(json_object_get(json_object_get(vk_meta(pod), "labels"), k), lv);
         }
         labeled += all;
     }
     json_t *st = json_pack("{s:I, s:I, s:I, s:I, s:O?}", "replicas", (json_int_t)have,
                            "fullyLabeledReplicas", (json_int_t)labeled, "readyReplicas",
                            (json_int_t)ready, "availableReplicas", (json_int_t)available,
-                           "observedGeneration", json_object_get(meta(set), "generation"));
+                           "observedGeneration", json_object_get(vk_meta(set), "generation"));
     if (!strcmp(c->kind, "ReplicaSet"))
         json_object_set_new(st, "terminatingReplicas", json_integer(terminating));
     json_t *cur = json_object_get(set, "status");
@@ -463,7 +443,7 @@ static void set_changed(void *ud, const json_t *old, const json_t *obj)
     const json_t *o = obj ? obj : old;
     if (!obj) {
         /* Forget its expectations. */
-        const char *uid = str(meta(o), "uid");
+        const char *uid = vk_str(vk_meta(o), "uid");
         for (size_t i = 0; i < c->nexp; i++)
             if (!strcmp(c->exp[i].uid, uid)) {
                 c->exp[i] = c->exp[--c->nexp];
@@ -471,7 +451,7 @@ static void set_changed(void *ud, const json_t *old, const json_t *obj)
             }
         return;
     }
-    enqueue_set(c, str(meta(o), "namespace"), str(meta(o), "name"));
+    enqueue_set(c, vk_str(vk_meta(o), "namespace"), vk_str(vk_meta(o), "name"));
 }
 
 /* A pod's set, by its controller reference; an orphan's, by the selectors that match. */
@@ -479,30 +459,30 @@ static void pod_changed(void *ud, const json_t *old, const json_t *obj)
 {
     vk_replicaset_ctl *c = ud;
     const json_t *pod = obj ? obj : old;
-    const char *ns = str(meta(pod), "namespace");
-    const json_t *ref = controller_ref(pod);
-    const json_t *oref = old && obj ? controller_ref(old) : NULL;
-    if (ref && !strcmp(str(ref, "kind"), c->kind)) {
-        expectation *e = expect(c, str(ref, "uid"), false);
+    const char *ns = vk_str(vk_meta(pod), "namespace");
+    const json_t *ref = vk_controller_ref(pod);
+    const json_t *oref = old && obj ? vk_controller_ref(old) : NULL;
+    if (ref && !strcmp(vk_str(ref, "kind"), c->kind)) {
+        expectation *e = expect(c, vk_str(ref, "uid"), false);
         if (e && !old)
             e->adds--;
         if (e && !obj)
             e->dels--;
-        enqueue_set(c, ns, str(ref, "name"));
+        enqueue_set(c, ns, vk_str(ref, "name"));
     }
-    if (oref && !strcmp(str(oref, "kind"), c->kind) &&
-        (!ref || strcmp(str(ref, "uid"), str(oref, "uid"))))
-        enqueue_set(c, ns, str(oref, "name"));
+    if (oref && !strcmp(vk_str(oref, "kind"), c->kind) &&
+        (!ref || strcmp(vk_str(ref, "uid"), vk_str(oref, "uid"))))
+        enqueue_set(c, ns, vk_str(oref, "name"));
     if (!ref && obj) {
         const char *k;
         json_t *set;
         json_object_foreach((json_t *)vk_informer_items(c->sets), k, set)
         {
-            if (strcmp(str(meta(set), "namespace"), ns))
+            if (strcmp(vk_str(vk_meta(set), "namespace"), ns))
                 continue;
             vk_selector *sel = selector_of(set);
-            if (sel && vk_selector_match_labels(sel, json_object_get(meta(pod), "labels")))
-                enqueue_set(c, ns, str(meta(set), "name"));
+            if (sel && vk_selector_match_labels(sel, json_object_get(vk_meta(pod), "labels")))
+                enqueue_set(c, ns, vk_str(vk_meta(set), "name"));
             vk_selector_free(sel);
         }
     }

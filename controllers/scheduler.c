@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "apiserver/registry/registry.h"
@@ -24,6 +23,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "controllers/controller.h"
+#include "controllers/objects.h"
 
 struct vk_scheduler {
     vk_server *s;
@@ -32,25 +32,19 @@ struct vk_scheduler {
     bool stopping;
 };
 
-static const char *str(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
 static bool pending(const json_t *pod)
 {
     json_t *spec = json_object_get(pod, "spec"), *meta = json_object_get(pod, "metadata");
-    const char *phase = str(json_object_get(pod, "status"), "phase");
-    const char *sched = str(spec, "schedulerName");
-    return !*str(spec, "nodeName") && (!*sched || !strcmp(sched, "default-scheduler")) &&
+    const char *phase = vk_str(json_object_get(pod, "status"), "phase");
+    const char *sched = vk_str(spec, "schedulerName");
+    return !*vk_str(spec, "nodeName") && (!*sched || !strcmp(sched, "default-scheduler")) &&
            !json_object_get(meta, "deletionTimestamp") && strcmp(phase, "Succeeded") &&
            strcmp(phase, "Failed") && !json_array_size(json_object_get(spec, "schedulingGates"));
 }
 
 static bool terminal(const json_t *pod)
 {
-    const char *phase = str(json_object_get(pod, "status"), "phase");
+    const char *phase = vk_str(json_object_get(pod, "status"), "phase");
     return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
 }
 
@@ -58,7 +52,7 @@ static bool terminal(const json_t *pod)
 
 static bool label_op(const json_t *labels, const json_t *expr)
 {
-    const char *key = str(expr, "key"), *op = str(expr, "operator");
+    const char *key = vk_str(expr, "key"), *op = vk_str(expr, "operator");
     json_t *values = json_object_get(expr, "values");
     json_t *v = json_object_get(labels, key);
     bool in = false;
@@ -126,14 +120,15 @@ static bool tolerates(const json_t *tolerations, const json_t *taint)
     json_t *t;
     json_array_foreach(tolerations, i, t)
     {
-        const char *effect = str(t, "effect"), *op = str(t, "operator"), *key = str(t, "key");
-        if (*effect && strcmp(effect, str(taint, "effect")))
+        const char *effect = vk_str(t, "effect"), *op = vk_str(t, "operator"),
+                   *key = vk_str(t, "key");
+        if (*effect && strcmp(effect, vk_str(taint, "effect")))
             continue;
         if (!strcmp(op, "Exists")) {
-            if (!*key || !strcmp(key, str(taint, "key")))
+            if (!*key || !strcmp(key, vk_str(taint, "key")))
                 return true;
-        } else if (!strcmp(key, str(taint, "key")) &&
-                   !strcmp(str(t, "value"), str(taint, "value"))) {
+        } else if (!strcmp(key, vk_str(taint, "key")) &&
+                   !strcmp(vk_str(t, "value"), vk_str(taint, "value"))) {
             return true;
         }
     }
@@ -156,12 +151,12 @@ static const char *taints(const json_t *pod, const json_t *node, char *buf, size
     json_t *t;
     json_array_foreach(json_object_get(spec, "taints"), i, t)
     {
-        const char *effect = str(t, "effect");
+        const char *effect = vk_str(t, "effect");
         if (strcmp(effect, "NoSchedule") && strcmp(effect, "NoExecute"))
             continue;
         if (!tolerates(tols, t)) {
-            snprintf(buf, n, "node(s) had untolerated taint {%s: %s}", str(t, "key"),
-                     str(t, "value"));
+            snprintf(buf, n, "node(s) had untolerated taint {%s: %s}", vk_str(t, "key"),
+                     vk_str(t, "value"));
             return buf;
         }
     }
@@ -180,18 +175,18 @@ static void requests(const json_t *pod, long long *cpu, long long *mem)
     {
         json_t *r = json_object_get(json_object_get(c, "resources"), "requests");
         long long v;
-        if (vk_quantity_milli(str(r, "cpu"), &v))
+        if (vk_quantity_milli(vk_str(r, "cpu"), &v))
             *cpu += v;
-        if (vk_quantity_milli(str(r, "memory"), &v))
+        if (vk_quantity_milli(vk_str(r, "memory"), &v))
             *mem += v;
     }
     json_array_foreach(json_object_get(spec, "initContainers"), i, c)
     {
         json_t *r = json_object_get(json_object_get(c, "resources"), "requests");
         long long v;
-        if (vk_quantity_milli(str(r, "cpu"), &v) && v > *cpu)
+        if (vk_quantity_milli(vk_str(r, "cpu"), &v) && v > *cpu)
             *cpu = v;
-        if (vk_quantity_milli(str(r, "memory"), &v) && v > *mem)
+        if (vk_quantity_milli(vk_str(r, "memory"), &v) && v > *mem)
             *mem = v;
     }
 }
@@ -207,7 +202,7 @@ static usage used_on(vk_scheduler *sc, const char *node)
     json_t *p;
     json_object_foreach((json_t *)vk_informer_items(sc->pods), k, p)
     {
-        if (strcmp(str(json_object_get(p, "spec"), "nodeName"), node) || terminal(p))
+        if (strcmp(vk_str(json_object_get(p, "spec"), "nodeName"), node) || terminal(p))
             continue;
         long long c, m;
         requests(p, &c, &m);
@@ -223,11 +218,11 @@ static const char *fit(const json_t *pod, const json_t *node, const usage *u)
     json_t *alloc = json_object_get(json_object_get(node, "status"), "allocatable");
     long long cap, cpu, mem;
     requests(pod, &cpu, &mem);
-    if (vk_quantity_milli(str(alloc, "pods"), &cap) && (u->pods + 1) * 1000 > cap)
+    if (vk_quantity_milli(vk_str(alloc, "pods"), &cap) && (u->pods + 1) * 1000 > cap)
         return "Too many pods";
-    if (cpu && vk_quantity_milli(str(alloc, "cpu"), &cap) && u->cpu + cpu > cap)
+    if (cpu && vk_quantity_milli(vk_str(alloc, "cpu"), &cap) && u->cpu + cpu > cap)
         return "Insufficient cpu";
-    if (mem && vk_quantity_milli(str(alloc, "memory"), &cap) && u->mem + mem > cap)
+    if (mem && vk_quantity_milli(vk_str(alloc, "memory"), &cap) && u->mem + mem > cap)
         return "Insufficient memory";
     return NULL;
 }
@@ -238,44 +233,18 @@ static bool ready(const json_t *node)
     json_t *c;
     json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, c)
     {
-        if (!strcmp(str(c, "type"), "Ready"))
-            return !strcmp(str(c, "status"), "True");
+        if (!strcmp(vk_str(c, "type"), "Ready"))
+            return !strcmp(vk_str(c, "status"), "True");
     }
     return false;
 }
 
 /* ---- writes ---- */
 
-static void written(void *ud, int err, const char *json, size_t len, json_t *status)
-{
-    vk_scheduler *sc = ud;
-    if (err && !sc->stopping)
-        vk_log(VK_LOG_DEBUG, "scheduler", "Write refused", "err=\"%s\"",
-               json_string_value(json_object_get(status, "message")));
-}
-
 static void event(vk_scheduler *sc, const json_t *pod, const char *type, const char *reason,
                   const char *message)
 {
-    json_t *meta = json_object_get(pod, "metadata");
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    char name[400], ts[21];
-    snprintf(name, sizeof name, "%s.%llx", str(meta, "name"),
-             (unsigned long long)tv.tv_sec * 1000000000ull + (unsigned long long)tv.tv_usec * 1000);
-    vk_time_format(tv.tv_sec, ts);
-    json_t *ev = json_pack(
-        "{s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:{s:s}, s:s, s:s, s:i, s:s, "
-        "s:s}",
-        "metadata", "name", name, "namespace", str(meta, "namespace"), "involvedObject", "kind",
-        "Pod", "namespace", str(meta, "namespace"), "name", str(meta, "name"), "uid",
-        str(meta, "uid"), "apiVersion", "v1", "resourceVersion", str(meta, "resourceVersion"),
-        "reason", reason, "message", message, "source", "component", "default-scheduler",
-        "firstTimestamp", ts, "lastTimestamp", ts, "count", 1, "type", type, "reportingComponent",
-        "default-scheduler");
-    vk_registry_create(sc->s, vk_resource_find("", "v1", "events"), str(meta, "namespace"), ev,
-                       false, written, sc);
-    json_decref(ev);
+    vk_record_event(sc->s, pod, "Pod", "v1", type, reason, message, "default-scheduler");
 }
 
 typedef struct bind_data {
@@ -290,7 +259,7 @@ static void apply_decision(void *ud, json_t *obj)
 {
     bind_data *b = ud;
     json_t *meta = json_object_get(obj, "metadata"), *spec = json_object_get(obj, "spec");
-    if (strcmp(str(meta, "uid"), b->uid) || *str(spec, "nodeName") ||
+    if (strcmp(vk_str(meta, "uid"), b->uid) || *vk_str(spec, "nodeName") ||
         json_object_get(meta, "deletionTimestamp"))
         return;
     if (*b->node)
@@ -309,9 +278,9 @@ static void apply_decision(void *ud, json_t *obj)
     json_t *c;
     json_array_foreach(conds, i, c)
     {
-        if (!strcmp(str(c, "type"), "PodScheduled")) {
+        if (!strcmp(vk_str(c, "type"), "PodScheduled")) {
             /* The transition time stays when the status does not change. */
-            if (!strcmp(str(c, "status"), str(b->condition, "status")))
+            if (!strcmp(vk_str(c, "status"), vk_str(b->condition, "status")))
                 json_object_set(b->condition, "lastTransitionTime",
                                 json_object_get(c, "lastTransitionTime"));
             json_array_set(conds, i, b->condition);
@@ -338,15 +307,15 @@ static void decide(vk_scheduler *sc, const json_t *pod, const char *node, const 
     char ts[21];
     vk_time_format(time(NULL), ts);
     snprintf(b->node, sizeof b->node, "%s", node ? node : "");
-    snprintf(b->uid, sizeof b->uid, "%s", str(meta, "uid"));
+    snprintf(b->uid, sizeof b->uid, "%s", vk_str(meta, "uid"));
     b->condition = json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status",
                              node ? "True" : "False", "lastProbeTime", "lastTransitionTime", ts);
     if (!node) {
         json_object_set_new(b->condition, "reason", json_string(reason));
         json_object_set_new(b->condition, "message", json_string(message));
     }
-    vk_registry_edit(sc->s, vk_resource_find("", "v1", "pods"), str(meta, "namespace"),
-                     str(meta, "name"), apply_decision, b, decided, b);
+    vk_registry_edit(sc->s, vk_resource_find("", "v1", "pods"), vk_str(meta, "namespace"),
+                     vk_str(meta, "name"), apply_decision, b, decided, b);
 }
 
 /* ---- reconcile ---- */
@@ -382,7 +351,7 @@ static int reconcile(void *ud, const char *key)
     json_object_foreach((json_t *)vk_informer_items(sc->nodes), k, node)
     {
         json_t *nm = json_object_get(node, "metadata");
-        const char *name = str(nm, "name");
+        const char *name = vk_str(nm, "name");
         if (json_object_get(nm, "deletionTimestamp"))
             continue;
         total++;
@@ -415,7 +384,8 @@ static int reconcile(void *ud, const char *key)
     json_t *meta = json_object_get(pod, "metadata");
     if (best) {
         char msg[700];
-        snprintf(msg, sizeof msg, "Successfully assigned %s/%s to %s", ns, str(meta, "name"), best);
+        snprintf(msg, sizeof msg, "Successfully assigned %s/%s to %s", ns, vk_str(meta, "name"),
+                 best);
         decide(sc, pod, best, NULL, NULL);
         event(sc, pod, "Normal", "Scheduled", msg);
         return 0;
@@ -440,10 +410,10 @@ static int reconcile(void *ud, const char *key)
     json_t *x;
     json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, x)
     {
-        if (!strcmp(str(x, "type"), "PodScheduled"))
+        if (!strcmp(vk_str(x, "type"), "PodScheduled"))
             c = x;
     }
-    if (!c || strcmp(str(c, "status"), "False") || strcmp(str(c, "message"), msg)) {
+    if (!c || strcmp(vk_str(c, "status"), "False") || strcmp(vk_str(c, "message"), msg)) {
         decide(sc, pod, NULL, "Unschedulable", msg);
         event(sc, pod, "Warning", "FailedScheduling", msg);
     }
@@ -454,7 +424,7 @@ static void enqueue_pod(vk_scheduler *sc, const json_t *pod)
 {
     json_t *meta = json_object_get(pod, "metadata");
     char key[600];
-    snprintf(key, sizeof key, "%s/%s", str(meta, "namespace"), str(meta, "name"));
+    snprintf(key, sizeof key, "%s/%s", vk_str(meta, "namespace"), vk_str(meta, "name"));
     vk_controller_enqueue(sc->ctl, key);
 }
 
@@ -473,7 +443,7 @@ static void pod_changed(void *ud, const json_t *old, const json_t *obj)
     if (obj && pending(obj))
         enqueue_pod(sc, obj);
     /* A pod that left a node, or finished, frees room. */
-    if (old && *str(json_object_get(old, "spec"), "nodeName") && (!obj || terminal(obj)))
+    if (old && *vk_str(json_object_get(old, "spec"), "nodeName") && (!obj || terminal(obj)))
         enqueue_pending(sc);
 }
 

@@ -38,12 +38,7 @@ static json_t *cell_node_selector(const json_t *o)
     json_t *ns = json_object_get(
         json_object_get(json_object_get(json_object_get(o, "spec"), "template"), "spec"),
         "nodeSelector");
-    json_t *s = vk_label_selector_format(ns);
-    if (!json_string_length(s)) {
-        json_decref(s);
-        return json_string("<none>");
-    }
-    return s;
+    return vk_cell_labels(ns);
 }
 
 static const vk_strategy strategy = {

@@ -152,15 +152,20 @@ json_t *vk_cell_images(const json_t *obj)
 
 json_t *vk_cell_selector(const json_t *obj)
 {
-    json_t *s = vk_label_selector_format(json_object_get(json_object_get(obj, "spec"), "selector"));
-    if (!json_string_length(s)) {
-        json_decref(s);
-        return json_string("<none>");
-    }
-    return s;
+    return vk_cell_labels(json_object_get(json_object_get(obj, "spec"), "selector"));
 }
 
 json_t *vk_cell_int(const json_t *obj, const char *a, const char *b)
 {
     return json_integer(json_integer_value(json_object_get(json_object_get(obj, a), b)));
+}
+
+json_t *vk_cell_labels(const json_t *labels_or_selector)
+{
+    json_t *s = vk_label_selector_format(labels_or_selector);
+    if (!json_string_length(s)) {
+        json_decref(s);
+        return json_string("<none>");
+    }
+    return s;
 }

@@ -114,12 +114,7 @@ static json_t *cell_images(const json_t *o)
 
 static json_t *cell_selector(const json_t *o)
 {
-    json_t *s = vk_label_selector_format(json_object_get(job_spec(o), "selector"));
-    if (!json_string_length(s)) {
-        json_decref(s);
-        return json_string("<none>");
-    }
-    return s;
+    return vk_cell_labels(json_object_get(job_spec(o), "selector"));
 }
 
 static const vk_strategy strategy = {

@@ -33,13 +33,8 @@ static json_t *cell_images(const json_t *o)
 
 static json_t *cell_labels(const json_t *o)
 {
-    json_t *s = vk_label_selector_format(
+    return vk_cell_labels(
         json_object_get(json_object_get(json_object_get(o, "template"), "metadata"), "labels"));
-    if (!json_string_length(s)) {
-        json_decref(s);
-        return json_string("<none>");
-    }
-    return s;
 }
 
 static const vk_strategy strategy = {

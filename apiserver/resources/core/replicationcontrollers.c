@@ -71,12 +71,7 @@ static void validate_update(vk_ctx *c, const json_t *obj, const json_t *old, vk_
 
 static json_t *cell_selector(const json_t *o)
 {
-    json_t *s = vk_label_selector_format(json_object_get(json_object_get(o, "spec"), "selector"));
-    if (!json_string_length(s)) {
-        json_decref(s);
-        return json_string("<none>");
-    }
-    return s;
+    return vk_cell_labels(json_object_get(json_object_get(o, "spec"), "selector"));
 }
 
 static const vk_strategy strategy = {
