@@ -27,7 +27,8 @@ struct vk_controller {
     vk_reconcile_fn fn;
     void *ud;
     vk_workqueue queue;
-    uv_timer_t drain, wake;
+    uv_idle_t drain; /* runs once per loop iteration while keys wait */
+    uv_timer_t wake;
     later *later;
     size_t nlater;
     failure *fails;
@@ -35,13 +36,16 @@ struct vk_controller {
     int closing; /* handles still to close (stopping) */
 };
 
-static void on_drain(uv_timer_t *t);
+static void on_drain(uv_idle_t *t);
 static void on_wake(uv_timer_t *t);
 
+/* An idle handle, not a 0 ms timer: libuv 1.44 runs a timer re-armed with 0 ms from its
+ * own callback again in the same timers phase, so the loop would never poll (no store
+ * completions, no watch events) while a reconcile keeps queueing work. */
 static void schedule_drain(vk_controller *c)
 {
     if (!c->closing && !uv_is_active((uv_handle_t *)&c->drain))
-        uv_timer_start(&c->drain, on_drain, 0, 0);
+        uv_idle_start(&c->drain, on_drain);
 }
 
 void vk_controller_enqueue(vk_controller *c, const char *key)
@@ -61,7 +65,8 @@ static void arm_wake(vk_controller *c)
         if (c->later[i].due < first)
             first = c->later[i].due;
     uint64_t now = uv_now(c->s->loop);
-    uv_timer_start(&c->wake, on_wake, first > now ? first - now : 0, 0);
+    uv_timer_start(&c->wake, on_wake, first > now ? first - now : 1,
+                   0); /* never 0: see schedule_drain */
 }
 
 void vk_controller_enqueue_after(vk_controller *c, const char *key, uint64_t ms)
@@ -129,7 +134,7 @@ static void forget(vk_controller *c, const char *key)
         }
 }
 
-static void on_drain(uv_timer_t *t)
+static void on_drain(uv_idle_t *t)
 {
     vk_controller *c = t->data;
     uv_update_time(c->s->loop);
@@ -154,8 +159,8 @@ static void on_drain(uv_timer_t *t)
         if (uv_now(c->s->loop) >= until)
             break;
     }
-    if (c->queue.n)
-        schedule_drain(c);
+    if (!c->queue.n)
+        uv_idle_stop(&c->drain);
 }
 
 vk_controller *vk_controller_new(vk_server *s, const char *name, vk_reconcile_fn fn, void *ud)
@@ -164,7 +169,7 @@ vk_controller *vk_controller_new(vk_server *s, const char *name, vk_reconcile_fn
     if (!c)
         return NULL;
     *c = (vk_controller){.s = s, .name = name, .fn = fn, .ud = ud};
-    uv_timer_init(s->loop, &c->drain);
+    uv_idle_init(s->loop, &c->drain);
     uv_timer_init(s->loop, &c->wake);
     c->drain.data = c->wake.data = c;
     return c;
