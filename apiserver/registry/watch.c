@@ -352,7 +352,10 @@ static void on_timer(uv_timer_t *t)
     uint64_t next = hw->deadline_ms;
     if (hw->bookmarks && hw->next_bookmark_ms < next)
         next = hw->next_bookmark_ms;
-    uv_timer_start(&hw->timer, on_timer, next - now, 0);
+    /* A bookmark already due (it waits for the queue to empty) is looked at again in
+     * 1 ms: never 0 (libuv would rerun the timer without polling) and never a wrapped
+     * difference (the deadline would be missed). */
+    uv_timer_start(&hw->timer, on_timer, next > now ? next - now : 1, 0);
 }
 
 static bool truthy(const char *v)
