@@ -273,3 +273,30 @@ json_t *vk_cell_unset(const json_t *o, const char *path)
     json_t *v = vk_at(o, path);
     return json_is_string(v) ? json_incref(v) : json_string("<unset>");
 }
+
+void vk_check_access_modes(vk_errlist *e, const json_t *modes, const char *required_detail)
+{
+    static const char *const known_modes[] = {"ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce",
+                                              "ReadWriteOncePod", NULL};
+    if (!json_array_size(modes))
+        vk_err_required(e, "spec.accessModes", required_detail);
+    size_t i;
+    json_t *m;
+    bool rwop = false, other = false;
+    json_array_foreach(modes, i, m)
+    {
+        const char *s = json_string_value(m) ? json_string_value(m) : "";
+        bool known = false;
+        for (int k = 0; known_modes[k]; k++)
+            known |= !strcmp(s, known_modes[k]);
+        if (!known)
+            vk_err_not_supported(e, "spec.accessModes", s, known_modes);
+        else if (!strcmp(s, "ReadWriteOncePod"))
+            rwop = true;
+        else
+            other = true;
+    }
+    if (rwop && other)
+        vk_err_forbidden(e, "spec.accessModes",
+                         "may not use ReadWriteOncePod with other access modes");
+}

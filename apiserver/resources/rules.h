@@ -37,6 +37,9 @@ void vk_check_nonnegative(vk_errlist *e, const char *field, const json_t *v);
 
 /* kube's GetAccessModesAsString: RWO,ROX,RWX,RWOP in that order. */
 json_t *vk_access_modes_string(const json_t *modes);
+/* A PV's or PVC's spec.accessModes: at least one (required_detail is kube's wording for
+ * the kind), each known, ReadWriteOncePod alone. */
+void vk_check_access_modes(vk_errlist *e, const json_t *modes, const char *required_detail);
 /* The string at path, "" when absent (kube prints Go's zero). */
 json_t *vk_cell_str(const json_t *obj, const char *path);
 /* A label selector as kube's FormatLabelSelector prints it ("<none>" when empty). */

@@ -4,6 +4,7 @@
 #include "apiserver/registry/resource.h"
 #include "apiserver/registry/selector.h"
 #include "apiserver/resources/apps/workload.h"
+#include "apiserver/resources/rules.h"
 
 #include <string.h>
 
@@ -38,7 +39,7 @@ static json_t *cell_node_selector(const json_t *o)
     json_t *ns = json_object_get(
         json_object_get(json_object_get(json_object_get(o, "spec"), "template"), "spec"),
         "nodeSelector");
-    return vk_cell_labels(ns);
+    return vk_cell_label_selector(ns);
 }
 
 static const vk_strategy strategy = {

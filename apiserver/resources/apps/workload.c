@@ -9,6 +9,7 @@
 
 #include "apiserver/registry/selector.h"
 #include "apiserver/resources/core/pods.h"
+#include "apiserver/resources/rules.h"
 #include "common/buf.h"
 
 json_t *vk_child(json_t *o, const char *k)
@@ -98,15 +99,13 @@ void vk_workload_validate(vk_errlist *e, const json_t *obj, const char *what, co
     }
     json_t *tspec = json_object_get(tmpl, "spec");
     const char *rp = json_string_value(json_object_get(tspec, "restartPolicy"));
-    if (rp && strcmp(rp, "Always")) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "Unsupported value: \"%s\": supported values: \"Always\"", rp);
-        vk_errlist_add(e, "FieldValueNotSupported", "spec.template.spec.restartPolicy", msg);
-    }
+    static const char *const always[] = {"Always", NULL};
+    if (rp && strcmp(rp, "Always"))
+        vk_err_not_supported(e, "spec.template.spec.restartPolicy", rp, always);
     if (json_object_get(tspec, "activeDeadlineSeconds")) {
         char msg[128];
-        snprintf(msg, sizeof msg, "Forbidden: activeDeadlineSeconds in %s is not Supported", kind);
-        vk_errlist_add(e, "FieldValueForbidden", "spec.template.spec.activeDeadlineSeconds", msg);
+        snprintf(msg, sizeof msg, "activeDeadlineSeconds in %s is not Supported", kind);
+        vk_err_forbidden(e, "spec.template.spec.activeDeadlineSeconds", msg);
     }
 }
 
@@ -152,20 +151,10 @@ json_t *vk_cell_images(const json_t *obj)
 
 json_t *vk_cell_selector(const json_t *obj)
 {
-    return vk_cell_labels(json_object_get(json_object_get(obj, "spec"), "selector"));
+    return vk_cell_label_selector(json_object_get(json_object_get(obj, "spec"), "selector"));
 }
 
 json_t *vk_cell_int(const json_t *obj, const char *a, const char *b)
 {
     return json_integer(json_integer_value(json_object_get(json_object_get(obj, a), b)));
-}
-
-json_t *vk_cell_labels(const json_t *labels_or_selector)
-{
-    json_t *s = vk_label_selector_format(labels_or_selector);
-    if (!json_string_length(s)) {
-        json_decref(s);
-        return json_string("<none>");
-    }
-    return s;
 }

@@ -32,9 +32,6 @@ void vk_workload_nonnegative(vk_errlist *e, const json_t *obj, const char *key);
 json_t *vk_cell_containers(const json_t *obj);
 json_t *vk_cell_images(const json_t *obj);
 json_t *vk_cell_selector(const json_t *obj);
-/* A label map or selector as kube prints it, "<none>" when empty
- * (metav1.FormatLabelSelector, labels.FormatLabels). */
-json_t *vk_cell_labels(const json_t *labels_or_selector);
 /* The integer at obj.<a>.<b>, 0 when absent (kube prints Go's zero). */
 json_t *vk_cell_int(const json_t *obj, const char *a, const char *b);
 

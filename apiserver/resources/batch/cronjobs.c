@@ -8,6 +8,7 @@
 #include "apiserver/registry/resource.h"
 #include "apiserver/registry/selector.h"
 #include "apiserver/resources/apps/workload.h"
+#include "apiserver/resources/rules.h"
 #include "apiserver/resources/core/pods.h"
 #include "common/timefmt.h"
 
@@ -114,7 +115,7 @@ static json_t *cell_images(const json_t *o)
 
 static json_t *cell_selector(const json_t *o)
 {
-    return vk_cell_labels(json_object_get(job_spec(o), "selector"));
+    return vk_cell_label_selector(json_object_get(job_spec(o), "selector"));
 }
 
 static const vk_strategy strategy = {

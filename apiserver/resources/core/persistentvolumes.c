@@ -57,33 +57,9 @@ static const char *const sources[] = {
 
 static void validate(vk_ctx *c, const json_t *obj, vk_errlist *e)
 {
-    static const char *const modes[] = {"ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce",
-                                        "ReadWriteOncePod", NULL};
     static const char *const policies[] = {"Delete", "Recycle", "Retain", NULL};
     json_t *spec = json_object_get(obj, "spec");
-    json_t *am = json_object_get(spec, "accessModes");
-    if (!json_array_size(am))
-        vk_err_required(e, "spec.accessModes", "");
-    size_t i;
-    json_t *m;
-    bool rwop = false, other = false;
-    json_array_foreach(am, i, m)
-    {
-        const char *s = json_string_value(m) ? json_string_value(m) : "";
-        bool known = false;
-        for (int k = 0; modes[k]; k++)
-            known |= !strcmp(s, modes[k]);
-        if (!known)
-            vk_err_not_supported(e, "spec.accessModes", s, modes);
-        else if (!strcmp(s, "ReadWriteOncePod"))
-            rwop = true;
-        else
-            other = true;
-    }
-    if (rwop && other)
-        vk_err_forbidden(e, "spec.accessModes",
-                         "may not use ReadWriteOncePod with other access "
-                         "modes");
+    vk_check_access_modes(e, json_object_get(spec, "accessModes"), "");
     json_t *cap = json_object_get(spec, "capacity");
     if (!json_object_size(cap))
         vk_err_required(e, "spec.capacity", "");

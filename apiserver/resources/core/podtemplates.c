@@ -4,6 +4,7 @@
 #include "apiserver/registry/resource.h"
 #include "apiserver/registry/selector.h"
 #include "apiserver/resources/apps/workload.h"
+#include "apiserver/resources/rules.h"
 #include "apiserver/resources/core/pods.h"
 
 static void defaults(json_t *obj)
@@ -33,7 +34,7 @@ static json_t *cell_images(const json_t *o)
 
 static json_t *cell_labels(const json_t *o)
 {
-    return vk_cell_labels(
+    return vk_cell_label_selector(
         json_object_get(json_object_get(json_object_get(o, "template"), "metadata"), "labels"));
 }
 

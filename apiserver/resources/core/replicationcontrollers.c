@@ -8,6 +8,7 @@
 #include "apiserver/registry/resource.h"
 #include "apiserver/registry/selector.h"
 #include "apiserver/resources/apps/workload.h"
+#include "apiserver/resources/rules.h"
 #include "apiserver/resources/core/pods.h"
 
 static void defaults(json_t *obj)
@@ -71,7 +72,7 @@ static void validate_update(vk_ctx *c, const json_t *obj, const json_t *old, vk_
 
 static json_t *cell_selector(const json_t *o)
 {
-    return vk_cell_labels(json_object_get(json_object_get(o, "spec"), "selector"));
+    return vk_cell_label_selector(json_object_get(json_object_get(o, "spec"), "selector"));
 }
 
 static const vk_strategy strategy = {
