@@ -472,6 +472,7 @@ static int reconcile(void *ud, const char *key)
         terminating += ival(s, "terminatingReplicas");
     }
     long long updated = newrs ? ival(json_object_get(newrs, "status"), "replicas") : 0;
+    /* kube: unavailable = the ReplicaSets' desired replicas less the available ones. */
     json_t *conds = json_array();
     bool avail_ok = available >= replicas - unavail;
     json_array_append_new(
@@ -499,7 +500,7 @@ static int reconcile(void *ud, const char *key)
         json_object_get(vk_meta(d), "generation"), "replicas", (json_int_t)st_replicas,
         "updatedReplicas", (json_int_t)updated, "readyReplicas", (json_int_t)ready,
         "availableReplicas", (json_int_t)available, "unavailableReplicas",
-        (json_int_t)(replicas - available > 0 ? replicas - available : 0), "conditions", conds);
+        (json_int_t)(total - available > 0 ? total - available : 0), "conditions", conds);
     if (terminating)
         json_object_set_new(st, "terminatingReplicas", json_integer(terminating));
     if (json_object_get(status, "collisionCount"))
