@@ -12,6 +12,7 @@
 #include "apiserver/server.h"
 #include "apiserver/version.h"
 #include "controllers/deployment.h"
+#include "controllers/endpoints.h"
 #include "controllers/gc.h"
 #include "controllers/namespace.h"
 #include "controllers/nodesim.h"
@@ -85,6 +86,7 @@ typedef struct controllers {
     vk_informer *pods, *nodes, *rs_inf, *rc_inf; /* shared by the controllers below */
     vk_replicaset_ctl *replicasets, *rcs;
     vk_deployment_ctl *deployments;
+    vk_endpoints_ctl *endpoints;
     vk_nodesim *nodesim;
     vk_scheduler *scheduler;
 } controllers;
@@ -98,6 +100,7 @@ static void stop_controllers(void *ud)
     vk_scheduler_free(c->scheduler);
     vk_nodesim_free(c->nodesim);
     vk_deployment_free(c->deployments);
+    vk_endpoints_free(c->endpoints);
     vk_replicaset_free(c->replicasets);
     vk_replicaset_free(c->rcs);
     vk_informer_free(c->rs_inf);
@@ -119,7 +122,8 @@ static int start_workloads(vk_server *s, controllers *c, int n)
                                 &c->rc_inf)) ||
         (rc = vk_replicaset_start(s, "ReplicaSet", c->rs_inf, c->pods, &c->replicasets)) ||
         (rc = vk_replicaset_start(s, "ReplicationController", c->rc_inf, c->pods, &c->rcs)) ||
-        (rc = vk_deployment_start(s, c->rs_inf, &c->deployments)))
+        (rc = vk_deployment_start(s, c->rs_inf, &c->deployments)) ||
+        (rc = vk_endpoints_start(s, c->pods, &c->endpoints)))
         return rc;
     if (n > 0 && ((rc = vk_nodesim_start(s, n, c->pods, &c->nodesim)) ||
                   (rc = vk_scheduler_start(s, c->pods, c->nodes, &c->scheduler))))

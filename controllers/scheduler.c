@@ -29,6 +29,8 @@ struct vk_scheduler {
     vk_server *s;
     vk_informer *pods, *nodes;
     vk_controller *ctl;
+    json_t *assumed; /* "<ns>/<name>" -> node: bound by us, not yet seen bound (kube's
+                      * scheduler cache assumes them the same way) */
     bool stopping;
 };
 
@@ -202,7 +204,10 @@ static usage used_on(vk_scheduler *sc, const char *node)
     json_t *p;
     json_object_foreach((json_t *)vk_informer_items(sc->pods), k, p)
     {
-        if (strcmp(vk_str(json_object_get(p, "spec"), "nodeName"), node) || terminal(p))
+        const char *on = vk_str(json_object_get(p, "spec"), "nodeName");
+        if (!*on)
+            on = json_string_value(json_object_get(sc->assumed, k));
+        if (!on || strcmp(on, node) || terminal(p))
             continue;
         long long c, m;
         requests(p, &c, &m);
@@ -387,6 +392,7 @@ static int reconcile(void *ud, const char *key)
         snprintf(msg, sizeof msg, "Successfully assigned %s/%s to %s", ns, vk_str(meta, "name"),
                  best);
         decide(sc, pod, best, NULL, NULL);
+        json_object_set_new(sc->assumed, key, json_string(best));
         event(sc, pod, "Normal", "Scheduled", msg);
         return 0;
     }
@@ -440,6 +446,11 @@ static void enqueue_pending(vk_scheduler *sc)
 static void pod_changed(void *ud, const json_t *old, const json_t *obj)
 {
     vk_scheduler *sc = ud;
+    const json_t *p = obj ? obj : old;
+    char key[600];
+    snprintf(key, sizeof key, "%s/%s", vk_str(vk_meta(p), "namespace"), vk_str(vk_meta(p), "name"));
+    if (!obj || *vk_str(json_object_get(obj, "spec"), "nodeName"))
+        json_object_del(sc->assumed, key); /* seen bound, or gone */
     if (obj && pending(obj))
         enqueue_pod(sc, obj);
     /* A pod that left a node, or finished, frees room. */
@@ -457,8 +468,8 @@ int vk_scheduler_start(vk_server *s, vk_informer *pods, vk_informer *nodes, vk_s
     vk_scheduler *sc = calloc(1, sizeof *sc);
     if (!sc)
         return -ENOMEM;
-    *sc = (vk_scheduler){.s = s, .pods = pods, .nodes = nodes};
-    if (!(sc->ctl = vk_controller_new(s, "scheduler", reconcile, sc)) ||
+    *sc = (vk_scheduler){.s = s, .pods = pods, .nodes = nodes, .assumed = json_object()};
+    if (!sc->assumed || !(sc->ctl = vk_controller_new(s, "scheduler", reconcile, sc)) ||
         vk_informer_subscribe(pods, pod_changed, sc) ||
         vk_informer_subscribe(nodes, node_changed, sc)) {
         vk_scheduler_free(sc);
@@ -475,5 +486,6 @@ void vk_scheduler_free(vk_scheduler *sc)
         return;
     sc->stopping = true;
     vk_controller_free(sc->ctl);
+    json_decref(sc->assumed);
     free(sc);
 }
