@@ -495,12 +495,12 @@ static int reconcile(void *ud, const char *key)
         /* kube lists Progressing first once both exist. */
         json_array_insert_new(conds, 0, pc);
     }
-    json_t *st = json_pack(
-        "{s:O?, s:I, s:I, s:I, s:I, s:I, s:o}", "observedGeneration",
-        json_object_get(vk_meta(d), "generation"), "replicas", (json_int_t)st_replicas,
-        "updatedReplicas", (json_int_t)updated, "readyReplicas", (json_int_t)ready,
-        "availableReplicas", (json_int_t)available, "unavailableReplicas",
-        (json_int_t)(total - available > 0 ? total - available : 0), "conditions", conds);
+    json_t *st =
+        json_pack("{s:O?, s:I, s:I, s:I, s:I, s:I, s:o}", "observedGeneration",
+                  json_object_get(vk_meta(d), "generation"), "replicas", (json_int_t)st_replicas,
+                  "updatedReplicas", (json_int_t)updated, "readyReplicas", (json_int_t)ready,
+                  "availableReplicas", (json_int_t)available, "unavailableReplicas",
+                  (json_int_t)(total - available > 0 ? total - available : 0), "conditions", conds);
     if (terminating)
         json_object_set_new(st, "terminatingReplicas", json_integer(terminating));
     if (json_object_get(status, "collisionCount"))
