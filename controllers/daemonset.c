@@ -107,34 +107,6 @@ static const char *pod_node(const json_t *pod)
     return json_string_value(json_array_get(json_object_get(json_array_get(mf, 0), "values"), 0));
 }
 
-static void template_hash(const json_t *tmpl, char out[16])
-{
-    char *js = json_dumps(tmpl, JSON_COMPACT | JSON_SORT_KEYS);
-    uint32_t h = 2166136261u;
-    for (const char *p = js ? js : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    free(js);
-    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-    char dec[16];
-    snprintf(dec, sizeof dec, "%u", h);
-    size_t n = strlen(dec);
-    for (size_t i = 0; i < n; i++)
-        out[i] = alphabet[(unsigned char)dec[i] % (sizeof alphabet - 1)];
-    out[n] = 0;
-}
-
-static bool pod_ready(const json_t *pod)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
-    {
-        if (!strcmp(vk_str(c, "type"), "Ready"))
-            return !strcmp(vk_str(c, "status"), "True");
-    }
-    return false;
-}
-
 typedef struct create_ctx {
     vk_daemonset_ctl *c;
     char mark[400], key[600];
@@ -247,7 +219,7 @@ static int reconcile(void *ud, const char *key)
     json_t *tmpl = json_object_get(dspec, "template");
     json_t *tspec = json_object_get(tmpl, "spec");
     char hash[16];
-    template_hash(tmpl, hash);
+    vk_template_hash(tmpl, 0, hash);
     /* Its pods by node. */
     json_t *by_node = json_object(); /* node -> [pods] */
     const char *k;
@@ -311,7 +283,7 @@ static int reconcile(void *ud, const char *key)
         p = json_array_get(list, 0);
         bool fresh = !strcmp(vk_str(json_object_get(vk_meta(p), "labels"), HASH_LABEL), hash);
         updated += fresh;
-        if (pod_ready(p) && !json_object_get(vk_meta(p), "deletionTimestamp")) {
+        if (vk_pod_ready(p) && !json_object_get(vk_meta(p), "deletionTimestamp")) {
             ready++;
             available++;
         } else {

@@ -59,26 +59,6 @@ static long long ival(const json_t *o, const char *k)
 
 /* ---- the template hash ---- */
 
-static void template_hash(const json_t *tmpl, long long collisions, char out[16])
-{
-    char *js = json_dumps(tmpl, JSON_COMPACT | JSON_SORT_KEYS);
-    uint32_t h = 2166136261u;
-    for (const char *p = js ? js : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    free(js);
-    if (collisions)
-        for (int i = 0; i < 4; i++)
-            h = (h ^ (unsigned char)(collisions >> (8 * i))) * 16777619u;
-    /* kube's rand.SafeEncodeString of the decimal value. */
-    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-    char dec[16];
-    snprintf(dec, sizeof dec, "%u", h);
-    size_t n = strlen(dec);
-    for (size_t i = 0; i < n; i++)
-        out[i] = alphabet[(unsigned char)dec[i] % (sizeof alphabet - 1)];
-    out[n] = 0;
-}
-
 /* A template without the hash label, to compare. */
 static json_t *without_hash(const json_t *tmpl)
 {
@@ -311,7 +291,7 @@ static int reconcile(void *ud, const char *key)
     if (!newrs && !paused) {
         /* A new ReplicaSet for this template. */
         char hash[16], name[300];
-        template_hash(tmpl, ival(status, "collisionCount"), hash);
+        vk_template_hash(tmpl, ival(status, "collisionCount"), hash);
         snprintf(name, sizeof name, "%s-%s", vk_str(vk_meta(d), "name"), hash);
         json_t *t = json_deep_copy(tmpl);
         json_t *tm = json_object_get(t, "metadata");

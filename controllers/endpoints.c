@@ -37,18 +37,6 @@ struct vk_endpoints_ctl {
     bool stopping;
 };
 
-static bool pod_ready(const json_t *pod)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
-    {
-        if (!strcmp(vk_str(c, "type"), "Ready"))
-            return !strcmp(vk_str(c, "status"), "True");
-    }
-    return false;
-}
-
 /* The port number a Service port reaches on pod, or 0 when the pod has no such port. */
 static long long target_port(const json_t *sp, const json_t *pod)
 {
@@ -234,7 +222,7 @@ static int reconcile(void *ud, const char *key)
             !vk_selector_match_labels(sel, json_object_get(pm, "labels")))
             continue;
         bool terminating = json_object_get(pm, "deletionTimestamp") != NULL;
-        bool ready = pod_ready(pod) && !terminating;
+        bool ready = vk_pod_ready(pod) && !terminating;
         json_t *ports = json_array();
         size_t i;
         json_t *sp;
@@ -275,7 +263,7 @@ static int reconcile(void *ud, const char *key)
         if (json_array_size(ports) || !json_array_size(sports)) {
             if (json_is_null(slice_ports))
                 slice_ports = json_incref(ports);
-            bool serving = pod_ready(pod);
+            bool serving = vk_pod_ready(pod);
             json_t *ep = json_pack("{s:[s], s:{s:b, s:b, s:b}, s:O}", "addresses", ip, "conditions",
                                    "ready", ready || publish_not_ready, "serving", serving,
                                    "terminating", terminating, "targetRef", target);

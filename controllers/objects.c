@@ -1,6 +1,8 @@
 #include "controllers/objects.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -30,6 +32,38 @@ const json_t *vk_controller_ref(const json_t *obj)
             return r;
     }
     return NULL;
+}
+
+bool vk_pod_ready(const json_t *pod)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
+    {
+        if (!strcmp(vk_str(c, "type"), "Ready"))
+            return !strcmp(vk_str(c, "status"), "True");
+    }
+    return false;
+}
+
+void vk_template_hash(const json_t *tmpl, long long collisions, char out[16])
+{
+    char *js = json_dumps(tmpl, JSON_COMPACT | JSON_SORT_KEYS);
+    uint32_t h = 2166136261u;
+    for (const char *p = js ? js : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    free(js);
+    if (collisions)
+        for (int i = 0; i < 4; i++)
+            h = (h ^ (unsigned char)(collisions >> (8 * i))) * 16777619u;
+    /* kube's rand.SafeEncodeString of the decimal value. */
+    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+    char dec[16];
+    snprintf(dec, sizeof dec, "%u", h);
+    size_t n = strlen(dec);
+    for (size_t i = 0; i < n; i++)
+        out[i] = alphabet[(unsigned char)dec[i] % (sizeof alphabet - 1)];
+    out[n] = 0;
 }
 
 static void recorded(void *ud, int err, const char *json, size_t len, json_t *status)

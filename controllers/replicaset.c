@@ -91,22 +91,10 @@ static bool active(const json_t *pod)
            !json_object_get(vk_meta(pod), "deletionTimestamp");
 }
 
-static bool pod_ready(const json_t *pod)
-{
-    size_t i;
-    json_t *cnd;
-    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, cnd)
-    {
-        if (!strcmp(vk_str(cnd, "type"), "Ready"))
-            return !strcmp(vk_str(cnd, "status"), "True");
-    }
-    return false;
-}
-
 /* Ready for at least minReadySeconds; *wait gets the seconds left when not yet. */
 static bool pod_available(const json_t *pod, long long min_ready, long long *wait)
 {
-    if (!pod_ready(pod))
+    if (!vk_pod_ready(pod))
         return false;
     if (min_ready <= 0)
         return true;
@@ -298,7 +286,7 @@ static int rank(const json_t *a)
         return 0;
     if (strcmp(vk_str(json_object_get(a, "status"), "phase"), "Running"))
         return 1;
-    return pod_ready(a) ? 3 : 2;
+    return vk_pod_ready(a) ? 3 : 2;
 }
 
 static int cmp_victims(const void *x, const void *y)
@@ -390,7 +378,7 @@ static int reconcile(void *ud, const char *key)
     size_t i;
     json_array_foreach(mine, i, pod)
     {
-        ready += pod_ready(pod);
+        ready += vk_pod_ready(pod);
         available += pod_available(pod, min_ready, &wait);
         bool all = true;
         json_t *lv;

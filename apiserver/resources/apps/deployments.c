@@ -117,17 +117,6 @@ static void prepare_update(vk_ctx *c, json_t *obj, const json_t *old)
                                          1));
 }
 
-static json_t *cell_ready(const json_t *o)
-{
-    char s[48];
-    snprintf(
-        s, sizeof s, "%lld/%lld",
-        (long long)json_integer_value(
-            json_object_get(json_object_get(o, "status"), "readyReplicas")),
-        (long long)json_integer_value(json_object_get(json_object_get(o, "spec"), "replicas")));
-    return json_string(s);
-}
-
 static json_t *cell_updated(const json_t *o)
 {
     return vk_cell_int(o, "status", "updatedReplicas");
@@ -147,7 +136,7 @@ static const vk_strategy strategy = {
 
 static const vk_column columns[] = {
     {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
-    {"Ready", "string", "", VK_DESC_READY, 0, cell_ready},
+    {"Ready", "string", "", VK_DESC_READY, 0, vk_cell_ready_replicas},
     {"Up-to-date", "string", "", "@io.k8s.api.apps.v1.DeploymentStatus/updatedReplicas", 0,
      cell_updated},
     {"Available", "string", "", "@io.k8s.api.apps.v1.DeploymentStatus/availableReplicas", 0,

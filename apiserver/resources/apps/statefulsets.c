@@ -61,17 +61,6 @@ static void validate_update(vk_ctx *c, const json_t *obj, const json_t *old, vk_
         vk_workload_immutable(e, obj, old, frozen[i]);
 }
 
-static json_t *cell_ready(const json_t *o)
-{
-    char s[48];
-    snprintf(
-        s, sizeof s, "%lld/%lld",
-        (long long)json_integer_value(
-            json_object_get(json_object_get(o, "status"), "readyReplicas")),
-        (long long)json_integer_value(json_object_get(json_object_get(o, "spec"), "replicas")));
-    return json_string(s);
-}
-
 static const vk_strategy strategy = {
     .defaults = defaults,
     .validate_create = validate,
@@ -80,7 +69,7 @@ static const vk_strategy strategy = {
 
 static const vk_column columns[] = {
     {"Name", "string", "name", VK_DESC_NAME, 0, vk_cell_name},
-    {"Ready", "string", "", VK_DESC_READY, 0, cell_ready},
+    {"Ready", "string", "", VK_DESC_READY, 0, vk_cell_ready_replicas},
     {"Age", "string", "", VK_DESC_AGE, 0, vk_cell_age},
     {"Containers", "string", "", VK_DESC_CONTAINERS, 1, vk_cell_containers},
     {"Images", "string", "", VK_DESC_IMAGES, 1, vk_cell_images},

@@ -158,3 +158,14 @@ json_t *vk_cell_int(const json_t *obj, const char *a, const char *b)
 {
     return json_integer(json_integer_value(json_object_get(json_object_get(obj, a), b)));
 }
+
+json_t *vk_cell_ready_replicas(const json_t *obj)
+{
+    char s[48];
+    snprintf(
+        s, sizeof s, "%lld/%lld",
+        (long long)json_integer_value(
+            json_object_get(json_object_get(obj, "status"), "readyReplicas")),
+        (long long)json_integer_value(json_object_get(json_object_get(obj, "spec"), "replicas")));
+    return json_string(s);
+}

@@ -32,6 +32,8 @@ void vk_workload_nonnegative(vk_errlist *e, const json_t *obj, const char *key);
 json_t *vk_cell_containers(const json_t *obj);
 json_t *vk_cell_images(const json_t *obj);
 json_t *vk_cell_selector(const json_t *obj);
+/* "<status.readyReplicas>/<spec.replicas>", kube's READY of Deployments and StatefulSets. */
+json_t *vk_cell_ready_replicas(const json_t *obj);
 /* The integer at obj.<a>.<b>, 0 when absent (kube prints Go's zero). */
 json_t *vk_cell_int(const json_t *obj, const char *a, const char *b);
 
