@@ -32,6 +32,10 @@ typedef struct expectation {
     char uid[64];
     int adds, dels;
     time_t since;
+    /* The first create or delete refused since the set last acted (kube's
+     * manageReplicasErr): its ReplicaFailure condition. */
+    char failure[1024];
+    bool failed_create;
 } expectation;
 
 struct vk_replicaset_ctl {
@@ -119,33 +123,55 @@ static bool pod_available(const json_t *pod, long long min_ready, long long *wai
 typedef struct write_ctx {
     vk_replicaset_ctl *c;
     char uid[64];
-    int kind; /* 0: other, 1: a create, 2: a delete */
+    int kind;    /* 0: other, 1: a create, 2: a delete */
+    json_t *set; /* creates and deletes: the set, for its event and its retry */
 } write_ctx;
+
+static void enqueue_set(vk_replicaset_ctl *c, const char *ns, const char *name, uint64_t ms);
 
 static void written(void *ud, int err, const char *json, size_t len, json_t *status)
 {
     write_ctx *w = ud;
     vk_replicaset_ctl *c = w->c;
+    const char *msg = json_string_value(json_object_get(status, "message"));
     if (err && !c->stopping) {
-        vk_log(VK_LOG_DEBUG, "replicaset", "Write refused", "kind=\"%s\" err=\"%s\"", c->kind,
-               json_string_value(json_object_get(status, "message")));
+        vk_log(VK_LOG_DEBUG, "replicaset", "Write refused", "kind=\"%s\" err=\"%s\"", c->kind, msg);
         /* A write that failed will never be observed. */
         expectation *e = expect(c, w->uid, false);
         if (e && w->kind == 1)
             e->adds--;
         if (e && w->kind == 2 && err != VK_ENOTFOUND)
             e->dels--;
+        if (e && w->set && (w->kind == 1 || err != VK_ENOTFOUND)) {
+            if (!e->failure[0]) {
+                snprintf(e->failure, sizeof e->failure, "%s", msg ? msg : "");
+                e->failed_create = w->kind == 1;
+            }
+            char event[1100];
+            snprintf(event, sizeof event, "Error %s: %s", w->kind == 1 ? "creating" : "deleting",
+                     msg ? msg : "");
+            vk_record_event(c->s, w->set, c->kind, c->api_version, "Warning",
+                            w->kind == 1 ? "FailedCreate" : "FailedDelete", event,
+                            !strcmp(c->kind, "ReplicaSet") ? "replicaset-controller"
+                                                           : "replication-controller");
+            /* Tried again after a while (kube's rate-limited requeue). */
+            enqueue_set(c, vk_str(vk_meta(w->set), "namespace"), vk_str(vk_meta(w->set), "name"),
+                        1000);
+        }
     }
+    json_decref(w->set);
     free(w);
 }
 
-static write_ctx *wctx(vk_replicaset_ctl *c, const char *uid, int kind)
+static write_ctx *wctx(vk_replicaset_ctl *c, const json_t *set, int kind)
 {
     write_ctx *w = calloc(1, sizeof *w);
     if (w) {
         w->c = c;
         w->kind = kind;
-        snprintf(w->uid, sizeof w->uid, "%s", uid);
+        snprintf(w->uid, sizeof w->uid, "%s", vk_str(vk_meta(set), "uid"));
+        if (kind)
+            w->set = json_deep_copy(set);
     }
     return w;
 }
@@ -170,7 +196,7 @@ static void create_pod(vk_replicaset_ctl *c, const json_t *set)
     for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++)
         if (json_object_get(tm, copied[i]))
             json_object_set(vk_meta(pod), copied[i], json_object_get(tm, copied[i]));
-    write_ctx *w = wctx(c, vk_str(vk_meta(set), "uid"), 1);
+    write_ctx *w = wctx(c, set, 1);
     if (w)
         vk_registry_create(c->s, c->pods_res, vk_str(vk_meta(set), "namespace"), pod, false,
                            written, w);
@@ -180,7 +206,7 @@ static void create_pod(vk_replicaset_ctl *c, const json_t *set)
 static void delete_pod(vk_replicaset_ctl *c, const json_t *set, const json_t *pod)
 {
     json_t *opts = json_pack("{s:{s:s}}", "preconditions", "uid", vk_str(vk_meta(pod), "uid"));
-    write_ctx *w = wctx(c, vk_str(vk_meta(set), "uid"), 2);
+    write_ctx *w = wctx(c, set, 2);
     if (w)
         vk_registry_delete_opts(c->s, c->pods_res, vk_str(vk_meta(pod), "namespace"),
                                 vk_str(vk_meta(pod), "name"), opts, written, w);
@@ -261,6 +287,9 @@ static void set_status(void *ud, json_t *obj)
     if (!json_is_object(st))
         st = json_object();
     json_object_update(st, ud);
+    json_object_del(st, "conditions");
+    if (json_is_array(json_object_get(ud, "conditions")))
+        json_object_set(st, "conditions", json_object_get(ud, "conditions"));
     /* Zero counts are left out, as kube's omitempty does. */
     const char *k;
     json_t *v;
@@ -277,6 +306,34 @@ static void status_written(void *ud, int err, const char *json, size_t len, json
 }
 
 /* ---- reconcile ---- */
+
+/* kube's ReplicaFailure condition in st: set (once) while creates or deletes are
+ * refused, gone when they are not. */
+static void replica_failure(json_t *st, const json_t *cur, const char *failure, const char *reason)
+{
+    json_t *conds = json_object_get(cur, "conditions");
+    json_t *out = json_array();
+    bool had = false;
+    size_t i;
+    json_t *cnd;
+    json_array_foreach(conds, i, cnd)
+    {
+        if (strcmp(vk_str(cnd, "type"), "ReplicaFailure"))
+            json_array_append(out, cnd);
+        else if (failure)
+            had = json_array_append(out, cnd) == 0;
+    }
+    if (failure && !had) {
+        char now[21];
+        vk_time_format(time(NULL), now);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "ReplicaFailure",
+                                             "status", "True", "lastTransitionTime", now, "reason",
+                                             reason, "message", failure));
+    }
+    json_object_set_new(st, "conditions", json_array_size(out) ? out : json_null());
+    if (!json_array_size(out))
+        json_decref(out);
+}
 
 /* The order pods are deleted in (kube's ActivePods ranking, simplified): unscheduled,
  * then pending, then not ready, then the newest. */
@@ -344,11 +401,16 @@ static int reconcile(void *ud, const char *key)
     if (!json_object_get(spec, "replicas"))
         want = 1;
     long long have = (long long)json_array_size(mine);
+    char failure[1024] = "";
+    bool failed_create = false;
     if (!deleting && satisfied(c, uid)) {
         expectation *e = expect(c, uid, true);
         if (e) {
             e->since = time(NULL);
             e->adds = e->dels = 0;
+            memcpy(failure, e->failure, sizeof failure);
+            failed_create = e->failed_create;
+            e->failure[0] = 0;
         }
         if (have < want) {
             long long n = want - have > BURST ? BURST : want - have;
@@ -395,13 +457,15 @@ static int reconcile(void *ud, const char *key)
     if (!strcmp(c->kind, "ReplicaSet"))
         json_object_set_new(st, "terminatingReplicas", json_integer(terminating));
     json_t *cur = json_object_get(set, "status");
+    replica_failure(st, cur, failure[0] && have != want ? failure : NULL,
+                    failed_create ? "FailedCreate" : "FailedDelete");
     bool same = true;
     json_t *want_v;
     json_object_foreach(st, k, want_v)
     {
         json_t *o = json_object_get(cur, k);
         same &=
-            (o && json_equal(o, want_v)) ||
+            (o && json_equal(o, want_v)) || (!o && json_is_null(want_v)) ||
             (!o && json_is_integer(want_v) && !json_integer_value(want_v) && strcmp(k, "replicas"));
     }
     if (!same) {
@@ -418,11 +482,14 @@ static int reconcile(void *ud, const char *key)
 
 /* ---- events ---- */
 
-static void enqueue_set(vk_replicaset_ctl *c, const char *ns, const char *name)
+static void enqueue_set(vk_replicaset_ctl *c, const char *ns, const char *name, uint64_t ms)
 {
     char key[600];
     snprintf(key, sizeof key, "%s/%s", ns, name);
-    vk_controller_enqueue(c->ctl, key);
+    if (ms)
+        vk_controller_enqueue_after(c->ctl, key, ms);
+    else
+        vk_controller_enqueue(c->ctl, key);
 }
 
 static void set_changed(void *ud, const json_t *old, const json_t *obj)
@@ -439,7 +506,7 @@ static void set_changed(void *ud, const json_t *old, const json_t *obj)
             }
         return;
     }
-    enqueue_set(c, vk_str(vk_meta(o), "namespace"), vk_str(vk_meta(o), "name"));
+    enqueue_set(c, vk_str(vk_meta(o), "namespace"), vk_str(vk_meta(o), "name"), 0);
 }
 
 /* A pod's set, by its controller reference; an orphan's, by the selectors that match. */
@@ -456,11 +523,11 @@ static void pod_changed(void *ud, const json_t *old, const json_t *obj)
             e->adds--;
         if (e && !obj)
             e->dels--;
-        enqueue_set(c, ns, vk_str(ref, "name"));
+        enqueue_set(c, ns, vk_str(ref, "name"), 0);
     }
     if (oref && !strcmp(vk_str(oref, "kind"), c->kind) &&
         (!ref || strcmp(vk_str(ref, "uid"), vk_str(oref, "uid"))))
-        enqueue_set(c, ns, vk_str(oref, "name"));
+        enqueue_set(c, ns, vk_str(oref, "name"), 0);
     if (!ref && obj) {
         const char *k;
         json_t *set;
@@ -470,7 +537,7 @@ static void pod_changed(void *ud, const json_t *old, const json_t *obj)
                 continue;
             vk_selector *sel = selector_of(set);
             if (sel && vk_selector_match_labels(sel, json_object_get(vk_meta(pod), "labels")))
-                enqueue_set(c, ns, vk_str(vk_meta(set), "name"));
+                enqueue_set(c, ns, vk_str(vk_meta(set), "name"), 0);
             vk_selector_free(sel);
         }
     }

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "apiserver/registry/registry.h"
-#include "apiserver/resources/core/pods.h"
+#include "apiserver/resources/quantity.h"
 #include "apiserver/server.h"
 #include "common/err.h"
 #include "common/log.h"

@@ -19,6 +19,7 @@
 #include "apiserver/http/status.h"
 #include "apiserver/openapi.h"
 #include "apiserver/registry/common.h"
+#include "apiserver/registry/quota.h"
 #include "apiserver/registry/internal.h"
 #include "apiserver/registry/registry.h"
 #include "apiserver/registry/selector.h"
@@ -784,7 +785,14 @@ typedef struct create_ctx {
     const vk_resource *res;
     vk_server *s;
     json_t *claimed; /* what claim() took, given back if the create fails */
-    char name[256];
+    char name[256], ns[256];
+    json_t *obj; /* as validated: charged to the quotas again after a conflict */
+    char key[VK_KEY_MAX];
+    int klen;
+    vk_buf val;
+    size_t rv_off;
+    size_t nquota; /* quota updates ahead of the object in the transaction */
+    int attempts;
 } create_ctx;
 
 static void release(vk_server *s, const vk_resource *res, const json_t *obj)
@@ -795,26 +803,65 @@ static void release(vk_server *s, const vk_resource *res, const json_t *obj)
     }
 }
 
-static void create_done(void *ud, int err, const vk_op_result *res, size_t n)
-{
-    create_ctx *c = ud;
-    if (err)
-        release(c->s, c->res, c->claimed);
-    json_decref(c->claimed);
-    if (err) {
-        json_t *st = vk_reg_status(c->res, err, c->name);
-        c->cb(c->ud, err, NULL, 0, st);
-        json_decref(st);
-    } else {
-        c->cb(c->ud, 0, res[0].ev->obj, res[0].ev->obj_len, NULL);
-    }
-    free(c);
-}
-
 static void fail(vk_create_cb cb, void *ud, int err, json_t *status)
 {
     cb(ud, err, NULL, 0, status);
     json_decref(status);
+}
+
+static void create_free(create_ctx *c)
+{
+    json_decref(c->claimed);
+    json_decref(c->obj);
+    vk_buf_free(&c->val);
+    free(c);
+}
+
+static void create_done(void *ud, int err, const vk_op_result *res, size_t n);
+
+/* kube's ResourceQuota admission, then the write: the object and the quota updates
+ * that charge it in one transaction. Ends in c->cb. */
+static void create_submit(create_ctx *c)
+{
+    vk_quota_charge ch;
+    json_t *refused = vk_quota_admit(c->s, c->res, c->ns, c->obj, NULL, false, &ch);
+    vk_op *ops = refused ? NULL : calloc(ch.n + 1, sizeof *ops);
+    int rc = refused ? VK_EINVALID : ops ? 0 : -ENOMEM;
+    if (!rc) {
+        vk_quota_charge_ops(&ch, ops);
+        ops[ch.n] =
+            (vk_op){VK_OP_CREATE, c->key, (size_t)c->klen, c->val.data, c->val.len, c->rv_off, 0};
+        c->nquota = ch.n;
+        rc = vk_store_submit(c->s->store, ops, ch.n + 1, create_done, c);
+    }
+    free(ops);
+    vk_quota_charge_free(&ch);
+    if (rc) {
+        release(c->s, c->res, c->claimed);
+        fail(c->cb, c->ud, rc, refused ? refused : vk_reg_status(c->res, rc, c->name));
+        create_free(c);
+    }
+}
+
+static void create_done(void *ud, int err, const vk_op_result *res, size_t n)
+{
+    create_ctx *c = ud;
+    bool quota_conflict = false;
+    for (size_t i = 0; err && i < c->nquota; i++)
+        quota_conflict = quota_conflict || res[i].err == VK_ECONFLICT;
+    if (quota_conflict && ++c->attempts < 16) {
+        create_submit(c); /* a quota changed since it was read: charge it again */
+        return;
+    }
+    if (err) {
+        release(c->s, c->res, c->claimed);
+        json_t *st = vk_reg_status(c->res, err, c->name);
+        c->cb(c->ud, err, NULL, 0, st);
+        json_decref(st);
+    } else {
+        c->cb(c->ud, 0, res[c->nquota].ev->obj, res[c->nquota].ev->obj_len, NULL);
+    }
+    create_free(c);
 }
 
 /* kube's NamespaceLifecycle admission: namespaced objects are created only in a
@@ -965,7 +1012,12 @@ static void create_as(vk_server *s, const vk_user *user, const vk_resource *res,
     int rc = klen < 0 ? klen : vk_store_encode_json(canon, &val, &rv_off);
     json_decref(canon);
     if (!rc && dry_run) {
-        cb(ud, 0, val.data, val.len, NULL);
+        vk_quota_charge ch;
+        json_t *over = vk_quota_admit(s, res, ns, obj, NULL, true, &ch);
+        if (over)
+            fail(cb, ud, VK_EINVALID, over);
+        else
+            cb(ud, 0, val.data, val.len, NULL);
         vk_buf_free(&val);
         json_decref(obj);
         return;
@@ -973,23 +1025,27 @@ static void create_as(vk_server *s, const vk_user *user, const vk_resource *res,
     create_ctx *c = rc ? NULL : calloc(1, sizeof *c);
     if (!rc && !c)
         rc = -ENOMEM;
-    if (!rc) {
-        *c = (create_ctx){cb, ud, res, s, claimed ? json_incref(obj) : NULL, ""};
-        snprintf(c->name, sizeof c->name, "%s", name);
-        vk_op op = {VK_OP_CREATE, key, (size_t)klen, val.data, val.len, rv_off, 0};
-        rc = vk_store_submit(s->store, &op, 1, create_done, c);
-        if (rc) {
-            json_decref(c->claimed);
-            free(c);
-        }
-    }
-    vk_buf_free(&val);
     if (rc) {
+        vk_buf_free(&val);
         if (claimed)
             release(s, res, obj);
         fail(cb, ud, rc, vk_reg_status(res, rc, name));
+        json_decref(obj);
+        return;
     }
-    json_decref(obj);
+    *c = (create_ctx){.cb = cb,
+                      .ud = ud,
+                      .res = res,
+                      .s = s,
+                      .claimed = claimed ? json_incref(obj) : NULL,
+                      .obj = obj,
+                      .klen = klen,
+                      .val = val,
+                      .rv_off = rv_off};
+    snprintf(c->name, sizeof c->name, "%s", name);
+    snprintf(c->ns, sizeof c->ns, "%s", ns ? ns : "");
+    memcpy(c->key, key, (size_t)klen);
+    create_submit(c);
 }
 
 void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, const json_t *in,

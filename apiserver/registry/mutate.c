@@ -17,6 +17,7 @@
 #include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/internal.h"
+#include "apiserver/registry/quota.h"
 #include "apiserver/registry/registry.h"
 #include "apiserver/server.h"
 #include "common/err.h"
@@ -49,6 +50,7 @@ typedef struct rmw {
     vk_edit_fn edit;           /* CH_EDIT: changes the object in place (a subresource's write) */
     const vk_subresource *sub; /* a write through a subresource (status, finalize) */
     void *edit_ud;
+    size_t nquota; /* quota updates ahead of the object in the transaction */
 } rmw;
 
 static void rmw_free(rmw *m)
@@ -232,10 +234,14 @@ static json_t *gc_finalizers(json_t *obj, const json_t *options)
 static void write_done(void *ud, int err, const vk_op_result *res, size_t n)
 {
     rmw *m = ud;
-    if (err == VK_ECONFLICT && !m->client_rv && ++m->attempts < 8) {
+    bool quota_conflict = false;
+    for (size_t i = 0; err && i < m->nquota; i++)
+        quota_conflict = quota_conflict || res[i].err == VK_ECONFLICT;
+    if (err == VK_ECONFLICT && (!m->client_rv || quota_conflict) && ++m->attempts < 8) {
         run(m);
         return;
     }
+    res += m->nquota;
     if (err) {
         reply_status(m, vk_reg_status(m->res, err, m->name));
         return;
@@ -386,7 +392,9 @@ static json_t *apply(rmw *m, const json_t *old, json_t **st)
     return NULL;
 }
 
-static void submit(rmw *m, const vk_op *op)
+/* Writes op, with the quota updates that charge it (ch may be NULL) in the same
+ * transaction. */
+static void submit(rmw *m, const vk_op *op, const vk_quota_charge *ch)
 {
     if (m->dry_run) {
         if (op->type == VK_OP_DELETE)
@@ -398,7 +406,16 @@ static void submit(rmw *m, const vk_op *op)
     m->deleted = op->type == VK_OP_DELETE;
     json_decref(m->victim);
     m->victim = m->deleted ? json_incref(m->current) : NULL;
-    int rc = vk_store_submit(m->s->store, op, 1, write_done, m);
+    m->nquota = ch ? ch->n : 0;
+    vk_op *ops = calloc(m->nquota + 1, sizeof *ops);
+    int rc = ops ? 0 : -ENOMEM;
+    if (ops) {
+        if (ch)
+            vk_quota_charge_ops(ch, ops);
+        ops[m->nquota] = *op;
+        rc = vk_store_submit(m->s->store, ops, m->nquota + 1, write_done, m);
+    }
+    free(ops);
     if (rc)
         reply_status(m, vk_reg_status(m->res, rc, m->name));
 }
@@ -458,7 +475,7 @@ static void run(rmw *m)
             goto out;
         if (!keep) {
             op.type = VK_OP_DELETE;
-            submit(m, &op);
+            submit(m, &op, NULL);
             m = NULL;
             goto out;
         }
@@ -583,7 +600,7 @@ static void run(rmw *m)
             json_decref(probe);
             if (!keep) {
                 op.type = VK_OP_DELETE;
-                submit(m, &op);
+                submit(m, &op, NULL);
                 m = NULL;
                 goto out;
             }
@@ -609,11 +626,18 @@ static void run(rmw *m)
         st = vk_reg_status(m->res, rc, m->name);
         goto out;
     }
+    /* kube's ResourceQuota admission of a client's update (a Service becoming a
+     * NodePort, ...). */
+    vk_quota_charge ch = {0};
+    if (m->user && !m->sub && m->change != CH_EDIT &&
+        (st = vk_quota_admit(m->s, m->res, m->ns, obj, old, m->dry_run, &ch)))
+        goto out;
     op.type = VK_OP_UPDATE;
     op.val = enc.data;
     op.val_len = enc.len;
     op.rv_off = rv_off;
-    submit(m, &op);
+    submit(m, &op, &ch);
+    vk_quota_charge_free(&ch);
     m = NULL;
 out:
     if (m && st)

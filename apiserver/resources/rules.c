@@ -9,7 +9,7 @@
 
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/selector.h"
-#include "apiserver/resources/core/pods.h"
+#include "apiserver/resources/quantity.h"
 #include "common/buf.h"
 
 json_t *vk_at(const json_t *o, const char *path)

@@ -5,7 +5,7 @@
 
 #include "apiserver/registry/resource.h"
 #include "apiserver/resources/apps/workload.h"
-#include "apiserver/resources/core/pods.h"
+#include "apiserver/resources/quantity.h"
 #include "apiserver/resources/rules.h"
 
 /* Copies into item[to] every key of item[from] it lacks; creates item[to] only when

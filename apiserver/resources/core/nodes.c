@@ -8,7 +8,7 @@
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/resources/apps/workload.h"
-#include "apiserver/resources/core/pods.h"
+#include "apiserver/resources/quantity.h"
 #include "apiserver/resources/rules.h"
 #include "common/buf.h"
 

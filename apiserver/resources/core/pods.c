@@ -20,6 +20,7 @@
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/resources/core/pods.h"
+#include "apiserver/resources/quantity.h"
 #include "apiserver/server.h"
 #include "common/buf.h"
 #include "common/rand.h"
@@ -91,161 +92,6 @@ static void set_default(json_t *o, const char *k, json_t *v)
     json_decref(v);
 }
 
-/* ---- quantities (resource.Quantity) ---- */
-
-typedef enum { Q_DECIMAL_SI, Q_BINARY_SI, Q_DECIMAL_EXP } qformat;
-
-typedef struct qty {
-    __int128 milli; /* the value in thousandths, rounded up (kube's RoundUp(-3)) */
-    qformat fmt;
-    bool exact; /* the value had no digits below milli */
-} qty;
-
-/* Parses kube's quantity grammar; false when s is not a quantity. */
-static bool qty_parse(const char *s, qty *q)
-{
-    if (!s || !*s)
-        return false;
-    const char *p = s;
-    int sign = 1;
-    if (*p == '+' || *p == '-')
-        sign = *p++ == '-' ? -1 : 1;
-    __int128 n = 0;
-    int frac = 0, digits = 0;
-    bool dot = false;
-    for (; isdigit((unsigned char)*p) || *p == '.'; p++) {
-        if (*p == '.') {
-            if (dot)
-                return false;
-            dot = true;
-            continue;
-        }
-        if (++digits > 30)
-            return false;
-        n = n * 10 + (*p - '0');
-        if (dot)
-            frac++;
-    }
-    if (!digits)
-        return false;
-    int exp10 = 0, pow1024 = 0;
-    q->fmt = Q_DECIMAL_SI;
-    if (!*p) {
-    } else if ((p[0] == 'e' || p[0] == 'E') && p[1]) {
-        char *end;
-        long e = strtol(p + 1, &end, 10);
-        if (*end || e > 30 || e < -30 ||
-            !(isdigit((unsigned char)p[1]) || p[1] == '-' || p[1] == '+'))
-            return false;
-        exp10 = (int)e;
-        q->fmt = Q_DECIMAL_EXP;
-    } else if (p[1] == 'i' && !p[2] && strchr("KMGTPE", p[0])) {
-        pow1024 = (int)(strchr("KMGTPE", p[0]) - "KMGTPE") + 1;
-        q->fmt = Q_BINARY_SI;
-    } else if (!p[1]) {
-        static const char sfx[] = "numkMGTPE";
-        static const int e[] = {-9, -6, -3, 3, 6, 9, 12, 15, 18};
-        const char *f = strchr(sfx, p[0]);
-        if (!f)
-            return false;
-        exp10 = e[f - sfx];
-    } else {
-        return false;
-    }
-    /* milli = n * 10^(exp10 - frac + 3) * 1024^pow1024, rounded up */
-    __int128 v = n;
-    for (int i = 0; i < pow1024; i++)
-        v *= 1024;
-    int e = exp10 - frac + 3;
-    q->exact = true;
-    for (; e > 0; e--) {
-        if (v > ((__int128)1 << 100))
-            return false;
-        v *= 10;
-    }
-    for (; e < 0; e++) {
-        if (v % 10)
-            q->exact = false;
-        v /= 10;
-    }
-    if (!q->exact)
-        v += 1;
-    q->milli = sign * v;
-    return true;
-}
-
-/* kube's canonical form of q (Quantity.String()). */
-static void qty_format(const qty *q, char *out, size_t n)
-{
-    __int128 v = q->milli;
-    bool neg = v < 0;
-    if (neg)
-        v = -v;
-    char num[64];
-    const char *suffix = "";
-    char sbuf[16];
-    qformat fmt = q->fmt;
-    if (fmt == Q_BINARY_SI && (v < (__int128)1024 * 1000 || v % 1000))
-        fmt = Q_DECIMAL_SI;
-    __int128 m;
-    if (v == 0) {
-        snprintf(out, n, "0");
-        return;
-    }
-    if (fmt == Q_BINARY_SI) {
-        static const char *const bs[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
-        m = v / 1000;
-        int k = 0;
-        while (k < 6 && m % 1024 == 0) {
-            m /= 1024;
-            k++;
-        }
-        suffix = bs[k];
-    } else {
-        int e = -3;
-        m = v;
-        while (m % 1000 == 0 && e < 18) {
-            m /= 1000;
-            e += 3;
-        }
-        if (fmt == Q_DECIMAL_EXP) {
-            if (e)
-                snprintf(sbuf, sizeof sbuf, "e%d", e);
-            else
-                sbuf[0] = 0;
-            suffix = sbuf;
-        } else {
-            static const char *const ds[] = {"m", "", "k", "M", "G", "T", "P", "E"};
-            suffix = ds[(e + 3) / 3];
-        }
-    }
-    int i = (int)sizeof num - 1;
-    num[i] = 0;
-    do {
-        num[--i] = (char)('0' + (int)(m % 10));
-        m /= 10;
-    } while (m && i > 0);
-    snprintf(out, n, "%s%s%s", neg ? "-" : "", num + i, suffix);
-}
-
-/* The quantity in a JSON value (string or number). */
-static bool qty_of(const json_t *v, qty *q)
-{
-    if (json_is_string(v))
-        return qty_parse(json_string_value(v), q);
-    if (json_is_integer(v)) {
-        char b[32];
-        snprintf(b, sizeof b, "%lld", (long long)json_integer_value(v));
-        return qty_parse(b, q);
-    }
-    if (json_is_real(v)) {
-        char b[64];
-        snprintf(b, sizeof b, "%.9f", json_real_value(v));
-        return qty_parse(b, q);
-    }
-    return false;
-}
-
 static const char *const qty_regex_msg = "quantities must match the regular expression "
                                          "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
@@ -315,34 +161,6 @@ static void default_field_ref(json_t *f)
         set_default(f, "apiVersion", json_string("v1"));
 }
 
-/* Quantities of a resource list rounded up to milli and canonical. */
-static void canon_quantities(json_t *list)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(list, k, v)
-    {
-        qty q;
-        if (!qty_of(v, &q))
-            continue;
-        char b[64];
-        qty_format(&q, b, sizeof b);
-        json_object_set_new(list, k, json_string(b));
-    }
-}
-
-/* For the other kinds' resource lists (pods.h). */
-void vk_quantities_canonical(json_t *list)
-{
-    canon_quantities(list);
-}
-
-bool vk_quantity_valid(const json_t *v)
-{
-    qty q;
-    return qty_of(v, &q);
-}
-
 static void default_container(json_t *c, bool pod, bool host_network)
 {
     if (!json_is_object(c))
@@ -380,8 +198,8 @@ static void default_container(json_t *c, bool pod, bool host_network)
         json_t *v;
         json_object_foreach(lim, k, v) if (!json_object_get(req, k)) json_object_set(req, k, v);
     }
-    canon_quantities(json_object_get(res, "limits"));
-    canon_quantities(json_object_get(res, "requests"));
+    vk_quantities_canonical(json_object_get(res, "limits"));
+    vk_quantities_canonical(json_object_get(res, "requests"));
     default_probe(json_object_get(c, "livenessProbe"));
     default_probe(json_object_get(c, "readinessProbe"));
     default_probe(json_object_get(c, "startupProbe"));
@@ -486,10 +304,10 @@ static void default_volume(json_t *v)
     }
     json_t *ed = json_object_get(v, "emptyDir");
     json_t *sl = json_object_get(ed, "sizeLimit");
-    qty q;
-    if (sl && qty_of(sl, &q) && q.exact) {
+    vk_qty q;
+    if (sl && vk_qty_of(sl, &q) && q.exact) {
         char b[64];
-        qty_format(&q, b, sizeof b);
+        vk_qty_format(&q, b, sizeof b);
         json_object_set_new(ed, "sizeLimit", json_string(b));
     }
 }
@@ -789,13 +607,13 @@ static json_t *admit_priority(json_t *obj)
 static int qos_of_resource(const json_t *res, const char *name)
 {
     /* 0 BestEffort, 1 Burstable, 2 Guaranteed */
-    qty r = {0}, l = {0};
+    vk_qty r = {0}, l = {0};
     json_t *rv = json_object_get(json_object_get(res, "requests"), name);
     json_t *lv = json_object_get(json_object_get(res, "limits"), name);
     if (rv)
-        qty_of(rv, &r);
+        vk_qty_of(rv, &r);
     if (lv)
-        qty_of(lv, &l);
+        vk_qty_of(lv, &l);
     if (r.milli != l.milli)
         return 1;
     return r.milli ? 2 : 0;
@@ -854,8 +672,8 @@ static json_t *bad_quantity(const json_t *obj)
             for (int k = 0; k < 2; k++) {
                 const char *n;
                 json_t *v;
-                qty q;
-                json_object_foreach(json_object_get(res, kinds[k]), n, v) if (!qty_of(v, &q))
+                vk_qty q;
+                json_object_foreach(json_object_get(res, kinds[k]), n, v) if (!vk_qty_of(v, &q))
                 {
                     char msg[512];
                     snprintf(msg, sizeof msg,
@@ -1074,11 +892,11 @@ static void validate_resources(vk_errlist *e, const char *path, const json_t *re
                 invalid_str(e, f, n, "must be a standard resource type or fully qualified");
             else if (!standard && !vk_is_qualified_name(n))
                 invalid_str(e, f, n, label_name_msg);
-            qty q;
-            if (!qty_of(v, &q))
+            vk_qty q;
+            if (!vk_qty_of(v, &q))
                 continue;
             char b[64];
-            qty_format(&q, b, sizeof b);
+            vk_qty_format(&q, b, sizeof b);
             if (q.milli < 0)
                 invalid_str(e, f, b, "must be greater than or equal to 0");
             bool native = !strchr(n, '/') || strstr(n, "kubernetes.io/");
@@ -1090,10 +908,10 @@ static void validate_resources(vk_errlist *e, const char *path, const json_t *re
             json_t *lv = json_object_get(lim, n);
             bool overcommit = native && strncmp(n, "hugepages-", 10);
             snprintf(f, sizeof f, "%s.requests", path);
-            qty l;
-            if (lv && qty_of(lv, &l)) {
+            vk_qty l;
+            if (lv && vk_qty_of(lv, &l)) {
                 char lb[64], msg[256];
-                qty_format(&l, lb, sizeof lb);
+                vk_qty_format(&l, lb, sizeof lb);
                 if (l.milli != q.milli && !overcommit) {
                     snprintf(msg, sizeof msg, "must be equal to %s limit of %s", n, lb);
                     invalid_str(e, f, b, msg);
@@ -1963,12 +1781,60 @@ void vk_pod_template_defaults(json_t *tmpl)
     default_pod(tmpl);
 }
 
-bool vk_quantity_milli(const char *s, long long *milli)
+static bool pod_level_resource(const char *name)
 {
-    qty q;
-    if (!qty_parse(s, &q))
-        return false;
-    const __int128 cap = (__int128)1 << 62;
-    *milli = (long long)(q.milli > cap ? cap : q.milli < -cap ? -cap : q.milli);
-    return true;
+    return !strcmp(name, "cpu") || !strcmp(name, "memory") || !strncmp(name, "hugepages-", 10);
+}
+
+int vk_pod_resources(const json_t *pod, bool limits, vk_rlist *out)
+{
+    const char *kind = limits ? "limits" : "requests";
+    json_t *spec = json_object_get(pod, "spec");
+    vk_rlist sum = {0}, sidecars = {0}, init = {0};
+    int rc = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(spec, "containers"), i, c)
+    {
+        rc = rc ? rc
+                : vk_rlist_add_json(&sum, json_object_get(json_object_get(c, "resources"), kind));
+    }
+    json_array_foreach(json_object_get(spec, "initContainers"), i, c)
+    {
+        const json_t *r = json_object_get(json_object_get(c, "resources"), kind);
+        vk_rlist one = {0};
+        const char *rp = str(c, "restartPolicy");
+        if (rp && !strcmp(rp, "Always")) {
+            rc = rc ? rc : vk_rlist_add_json(&sum, r);
+            rc = rc ? rc : vk_rlist_add_json(&sidecars, r);
+            rc = rc ? rc : vk_rlist_max(&init, &sidecars);
+        } else {
+            rc = rc ? rc : vk_rlist_add_json(&one, r);
+            for (size_t k = 0; !rc && k < sidecars.n; k++)
+                rc = vk_rlist_add(&one, sidecars.v[k].name, &sidecars.v[k].q);
+            rc = rc ? rc : vk_rlist_max(&init, &one);
+        }
+        vk_rlist_free(&one);
+    }
+    rc = rc ? rc : vk_rlist_max(&sum, &init);
+    const char *k;
+    json_t *v;
+    vk_qty q;
+    json_object_foreach(json_object_get(json_object_get(spec, "resources"), kind), k, v)
+    {
+        if (!rc && pod_level_resource(k) && vk_qty_of(v, &q))
+            rc = vk_rlist_set(&sum, k, &q);
+    }
+    json_object_foreach(json_object_get(spec, "overhead"), k, v)
+    {
+        vk_qty *cur = vk_rlist_get(&sum, k);
+        if (!rc && vk_qty_of(v, &q) && (!limits || (cur && cur->milli)))
+            rc = vk_rlist_add(&sum, k, &q);
+    }
+    for (i = 0; !rc && i < sum.n; i++)
+        rc = vk_rlist_add(out, sum.v[i].name, &sum.v[i].q);
+    vk_rlist_free(&sum);
+    vk_rlist_free(&sidecars);
+    vk_rlist_free(&init);
+    return rc;
 }

@@ -5,17 +5,17 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "apiserver/resources/quantity.h"
+
 /* kube's pod defaults (SetDefaults_PodSpec and below) applied to a PodTemplateSpec
  * ({metadata, spec}), as the workloads' defaulting does for spec.template. */
 void vk_pod_template_defaults(json_t *tmpl);
 
-/* A resource.Quantity ("500m", "1Gi", "2") in thousandths, rounded up as kube's
- * MilliValue; false when it does not parse. */
-bool vk_quantity_milli(const char *s, long long *milli);
-/* A ResourceList's quantities in kube's canonical form, rounded up to milli
- * (SetDefaults_ResourceList), in place; values that do not parse are left. */
-void vk_quantities_canonical(json_t *list);
-/* True when v (string or number) is a quantity in kube's grammar. */
-bool vk_quantity_valid(const json_t *v);
+/* kube's PodRequests (limits false) or PodLimits (component-helpers/resource) from the
+ * spec: the containers' sum with restartable init containers alongside, at least each
+ * init container's (with the sidecars started before it), pod-level cpu, memory and
+ * hugepages instead where set, plus the overhead (for limits only on limits set).
+ * Adds to out; 0 or -ENOMEM. */
+int vk_pod_resources(const json_t *pod, bool limits, vk_rlist *out);
 
 #endif
