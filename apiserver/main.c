@@ -11,6 +11,7 @@
 #include "apiserver/auth/pki.h"
 #include "apiserver/server.h"
 #include "apiserver/version.h"
+#include "controllers/crd.h"
 #include "controllers/daemonset.h"
 #include "controllers/deployment.h"
 #include "controllers/endpoints.h"
@@ -86,6 +87,7 @@ typedef struct controllers {
     vk_nsdefaults *defaults;
     vk_gc *gc;
     vk_quota_ctl *quotas;
+    vk_crd_ctl *crds;
     vk_informer *pods, *nodes, *rs_inf, *rc_inf; /* shared by the controllers below */
     vk_replicaset_ctl *replicasets, *rcs;
     vk_deployment_ctl *deployments;
@@ -102,6 +104,7 @@ static void stop_controllers(void *ud)
     vk_nsdefaults_free(c->defaults);
     vk_gc_free(c->gc);
     vk_quota_ctl_free(c->quotas);
+    vk_crd_ctl_free(c->crds);
     vk_scheduler_free(c->scheduler);
     vk_nodesim_free(c->nodesim);
     vk_deployment_free(c->deployments);
@@ -204,7 +207,8 @@ static int cmd_server(int argc, char **argv)
     controllers ctl = {0};
     if ((rc = vk_ns_controller_start(&s, &ctl.ns)) ||
         (rc = vk_nsdefaults_start(&s, &ctl.defaults)) || (rc = vk_gc_start(&s, &ctl.gc)) ||
-        (rc = vk_quota_ctl_start(&s, &ctl.quotas)) || (rc = start_workloads(&s, &ctl, sim_nodes)))
+        (rc = vk_quota_ctl_start(&s, &ctl.quotas)) || (rc = vk_crd_ctl_start(&s, &ctl.crds)) ||
+        (rc = start_workloads(&s, &ctl, sim_nodes)))
         vk_log(VK_LOG_ERROR, "server", "Cannot start a controller", "err=%d", rc);
     s.on_stop = stop_controllers;
     s.on_stop_ud = &ctl;

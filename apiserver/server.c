@@ -358,9 +358,7 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
         snprintf(err, errlen, "storage at %s: %s", dbdir, vk_strerror(rc));
         goto fail;
     }
-    size_t nres = 0;
-    while (vk_resources[nres])
-        nres++;
+    size_t nres = vk_builtin_count();
     if (!(s->res_state = calloc(nres + 1, sizeof *s->res_state))) {
         rc = -ENOMEM;
         snprintf(err, errlen, "out of memory");
@@ -411,7 +409,7 @@ void vk_server_shutdown(vk_server *s)
 
 void vk_server_free(vk_server *s)
 {
-    for (size_t i = 0; s->res_state && vk_resources[i]; i++)
+    for (size_t i = 0; s->res_state && i < vk_builtin_count(); i++)
         if (vk_resources[i]->state_free)
             vk_resources[i]->state_free(s->res_state[i]);
     free(s->res_state);

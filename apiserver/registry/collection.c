@@ -56,7 +56,10 @@ static void finish(collection *c)
             vk_send_status(c->r, json_incref(c->failure));
         } else {
             char av[128], kind[128], rv[24];
-            snprintf(kind, sizeof kind, "%sList", c->res->kind);
+            if (c->res->list_kind)
+                snprintf(kind, sizeof kind, "%s", c->res->list_kind);
+            else
+                snprintf(kind, sizeof kind, "%sList", c->res->kind);
             snprintf(rv, sizeof rv, "%llu", (unsigned long long)c->rev);
             json_t *list = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", kind, "apiVersion",
                                      vk_reg_api_version(c->res, av, sizeof av), "metadata",

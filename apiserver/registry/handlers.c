@@ -23,6 +23,7 @@
 #include "apiserver/registry/internal.h"
 #include "apiserver/registry/registry.h"
 #include "apiserver/registry/selector.h"
+#include "apiserver/resources/apiextensions/customresources.h"
 #include "apiserver/server.h"
 #include "common/err.h"
 #include "common/rand.h"
@@ -85,18 +86,28 @@ json_t *vk_reg_status(const vk_resource *res, int err, const char *name)
 /* Writes kind/apiVersion then the stored object's members. */
 int vk_reg_splice(vk_buf *b, const vk_resource *res, const char *kind, const char *json, size_t len)
 {
+    /* A custom resource is read through its schema's defaults (kube defaults on
+     * decoding from storage). */
+    size_t dlen = 0;
+    char *defaulted = res->custom ? vk_cr_defaulted(res, json, len, &dlen) : NULL;
+    if (defaulted) {
+        json = defaulted;
+        len = dlen;
+    }
     char av[128];
-    if (len < 2 || json[0] != '{')
-        return VK_EINVALID;
-    json_t *k = json_string(kind), *v = json_string(vk_reg_api_version(res, av, sizeof av));
-    char *ks = json_dumps(k, JSON_ENCODE_ANY), *vs = json_dumps(v, JSON_ENCODE_ANY);
-    int rc = vk_buf_printf(b, "{\"kind\":%s,\"apiVersion\":%s%s", ks, vs, len > 2 ? "," : "");
-    free(ks);
-    free(vs);
-    json_decref(k);
-    json_decref(v);
-    if (!rc)
-        rc = vk_buf_append(b, json + 1, len - 1);
+    int rc = VK_EINVALID;
+    if (len >= 2 && json[0] == '{') {
+        json_t *k = json_string(kind), *v = json_string(vk_reg_api_version(res, av, sizeof av));
+        char *ks = json_dumps(k, JSON_ENCODE_ANY), *vs = json_dumps(v, JSON_ENCODE_ANY);
+        rc = vk_buf_printf(b, "{\"kind\":%s,\"apiVersion\":%s%s", ks, vs, len > 2 ? "," : "");
+        free(ks);
+        free(vs);
+        json_decref(k);
+        json_decref(v);
+        if (!rc)
+            rc = vk_buf_append(b, json + 1, len - 1);
+    }
+    free(defaulted);
     return rc;
 }
 
@@ -441,8 +452,10 @@ static int list_visit(void *ud, const vk_kv *kv)
     }
     c->count++;
     if (c->acc->as == VK_AS_OBJECT) {
+        /* Items of a custom resource list say their kind (kube's unstructured lists). */
         if ((c->count > 1 && vk_buf_puts(&c->items, ",")) ||
-            vk_buf_append(&c->items, kv->val, kv->val_len))
+            (c->res->custom ? vk_reg_splice(&c->items, c->res, c->res->kind, kv->val, kv->val_len)
+                            : vk_buf_append(&c->items, kv->val, kv->val_len)))
             return -ENOMEM;
         return 1;
     }
@@ -535,7 +548,10 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
     if (acc->as == VK_AS_OBJECT) {
         char av[128];
         char kind[96];
-        snprintf(kind, sizeof kind, "%sList", res->kind);
+        if (res->list_kind)
+            snprintf(kind, sizeof kind, "%s", res->list_kind);
+        else
+            snprintf(kind, sizeof kind, "%sList", res->kind);
         json_t *head = json_pack("{s:s, s:s, s:O}", "kind", kind, "apiVersion",
                                  vk_reg_api_version(res, av, sizeof av), "metadata", meta);
         char *hs = json_dumps(head, JSON_COMPACT);
@@ -605,6 +621,8 @@ static const char *const meta_order[] = {
  * no typed form or the value does not fit it. New reference. */
 static json_t *typed_roundtrip(const vk_resource *res, const json_t *obj)
 {
+    if (res->custom)
+        return vk_cr_structural(res, obj);
     const ProtobufCMessageDescriptor *d = vk_pb_lookup(res->group, res->version, res->kind);
     if (!d)
         return NULL;

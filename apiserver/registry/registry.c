@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 /* The resource files, one declaration a line. */
 extern const vk_resource vk_res_configmaps;
+extern const vk_resource vk_res_customresourcedefinitions;
 extern const vk_resource vk_res_cronjobs;
 extern const vk_resource vk_res_jobs;
 extern const vk_resource vk_res_podtemplates;
@@ -47,6 +49,7 @@ extern const vk_resource vk_res_subjectaccessreviews;
  * kube's). */
 static const vk_resource *const written[] = {
     &vk_res_configmaps,
+    &vk_res_customresourcedefinitions,
     &vk_res_endpoints,
     &vk_res_events,
     &vk_res_namespaces,
@@ -121,6 +124,10 @@ static const vk_resource generic[] = {
 #undef GEN
 
 const vk_resource *const *vk_resources;
+/* The built-in resources (the first vk_builtin_count of vk_resources), then the ones
+ * added while the server runs (custom resources). */
+static const vk_resource **served;
+static size_t nbuiltin, nserved, cap_served;
 
 static bool names(const vk_resource *r, const vk_api_facts *f)
 {
@@ -214,6 +221,40 @@ __attribute__((constructor)) static void registry_build(void)
         k++;
     }
     vk_resources = list;
+    served = list;
+    nbuiltin = nserved = k;
+    cap_served = n + 1;
+}
+
+size_t vk_builtin_count(void)
+{
+    return nbuiltin;
+}
+
+int vk_resource_add(const vk_resource *r)
+{
+    if (nserved + 2 > cap_served) {
+        size_t cap = cap_served * 2;
+        const vk_resource **v = realloc(served, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        served = v;
+        cap_served = cap;
+    }
+    served[nserved++] = r;
+    served[nserved] = NULL;
+    vk_resources = served;
+    return 0;
+}
+
+void vk_resource_remove(const vk_resource *r)
+{
+    for (size_t i = nbuiltin; i < nserved; i++)
+        if (served[i] == r) {
+            memmove(&served[i], &served[i + 1], (nserved - i) * sizeof *served);
+            nserved--;
+            return;
+        }
 }
 
 uint32_t vk_resource_id(const vk_resource *r)
@@ -229,8 +270,8 @@ uint32_t vk_resource_id(const vk_resource *r)
 
 vk_ctx vk_resource_ctx(vk_server *s, const vk_resource *res)
 {
-    vk_ctx c = {.s = s};
-    for (size_t i = 0; s->res_state && vk_resources[i]; i++)
+    vk_ctx c = {.s = s, .state = res->custom};
+    for (size_t i = 0; s->res_state && i < nbuiltin; i++)
         if (vk_resources[i] == res)
             c.state = s->res_state[i];
     return c;

@@ -166,6 +166,10 @@ typedef struct vk_resource {
     /* A kind that is answered, never stored (access reviews): a create fills obj's
      * status for request r, or adds causes for a 422. */
     void (*review)(vk_ctx *c, const vk_req *r, json_t *obj, vk_errlist *errs);
+    /* A custom resource: what its definition says (its hooks' vk_ctx.state), and its
+     * list kind (NULL: the kind + "List", as every built-in kind's). */
+    void *custom;
+    const char *list_kind;
 } vk_resource;
 
 /* Name rules, as kube's ValidateObjectMeta is given them per kind. */
@@ -180,8 +184,17 @@ enum vk_name_rule {
 uint32_t vk_resource_id(const vk_resource *r);
 
 /* Every served resource, in discovery order; NULL-terminated. Built before main from
- * the facts and the resource files (registry.c). */
+ * the facts and the resource files (registry.c); the resources of custom resource
+ * definitions follow while they are served. The array may move when one is added:
+ * keep indices below vk_builtin_count(), not pointers into it. Loop thread only. */
 extern const vk_resource *const *vk_resources;
+/* How many of vk_resources are built in (they come first and never change). */
+size_t vk_builtin_count(void);
+/* Serves r (kept by the caller until the server is freed) after the others. 0 or
+ * -ENOMEM. */
+int vk_resource_add(const vk_resource *r);
+/* Stops serving r (added by vk_resource_add); requests already running keep it. */
+void vk_resource_remove(const vk_resource *r);
 
 /* The subresource of res called name, or NULL. */
 const vk_subresource *vk_subresource_find(const vk_resource *res, const char *name);
