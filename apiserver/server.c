@@ -235,6 +235,20 @@ static void bootstrap_phase(vk_server *s)
                                     json_string_value(json_object_get(e, "resource"))),
                    NULL, json_incref(json_object_get(e, "object")), add_missing);
         json_decref(policy);
+        /* kube's system priority classes (the apiserver's scheduling post-start hook). */
+        const vk_resource *pc = vk_resource_find("scheduling.k8s.io", "v1", "priorityclasses");
+        ensure(s, pc, NULL,
+               json_pack("{s:{s:s}, s:i, s:s}", "metadata", "name", "system-node-critical", "value",
+                         2000001000, "description",
+                         "Used for system critical pods that must not be moved from their "
+                         "current node."),
+               NULL);
+        ensure(s, pc, NULL,
+               json_pack("{s:{s:s}, s:i, s:s}", "metadata", "name", "system-cluster-critical",
+                         "value", 2000000000, "description",
+                         "Used for system critical pods that must run in the cluster, but can "
+                         "be moved to another node if necessary."),
+               NULL);
     } else if (phase == 1) {
         /* The kubernetes Service: the first IP of the range, 443 to this server. */
         char ip[64];

@@ -560,24 +560,66 @@ static void admit_tolerations(json_t *spec)
                                                  "tolerationSeconds", 300));
 }
 
-/* Priority: the class's value (built-in system classes; PriorityClass objects are not
- * served yet, so any other name is not found). */
-static json_t *admit_priority(json_t *obj)
+typedef struct global_default {
+    json_t *found;
+} global_default;
+
+static int find_global_default(void *ud, const vk_kv *kv)
+{
+    global_default *g = ud;
+    json_t *o = json_loadb(kv->val, kv->val_len, 0, NULL);
+    /* kube takes the one with the highest value when several claim it. */
+    if (json_is_true(json_object_get(o, "globalDefault")) &&
+        (!g->found || json_integer_value(json_object_get(o, "value")) >
+                          json_integer_value(json_object_get(g->found, "value")))) {
+        json_decref(g->found);
+        g->found = o;
+    } else {
+        json_decref(o);
+    }
+    return 0;
+}
+
+/* The PriorityClass a pod gets without a name: the global default, or NULL. */
+static json_t *default_priority_class(vk_server *s)
+{
+    const vk_resource *r = vk_resource_find("scheduling.k8s.io", "v1", "priorityclasses");
+    char prefix[VK_KEY_MAX];
+    int plen =
+        r && s && s->store ? vk_key_prefix(prefix, sizeof prefix, vk_resource_id(r), "") : -1;
+    global_default g = {NULL};
+    vk_list_opts o = {.prefix = prefix, .prefix_len = plen > 0 ? (size_t)plen : 0};
+    vk_list_info info;
+    if (plen > 0)
+        vk_store_list(s->store, &o, find_global_default, &g, &info);
+    return g.found;
+}
+
+/* kube's Priority admission: the pod's PriorityClass (by name, else the global
+ * default) gives spec.priority and spec.preemptionPolicy, which the pod may not set
+ * otherwise. */
+static json_t *admit_priority(vk_server *s, json_t *obj)
 {
     json_t *spec = json_object_get(obj, "spec");
     const char *pc = str(spec, "priorityClassName");
-    json_int_t value = 0;
-    if (empty(pc))
-        value = 0;
-    else if (!strcmp(pc, "system-node-critical"))
-        value = 2000001000;
-    else if (!strcmp(pc, "system-cluster-critical"))
-        value = 2000000000;
-    else {
+    json_t *cls = NULL;
+    if (empty(pc)) {
+        cls = default_priority_class(s);
+        if (cls)
+            json_object_set(spec, "priorityClassName",
+                            json_object_get(json_object_get(cls, "metadata"), "name"));
+    } else if (!(cls = read_object(s, "scheduling.k8s.io", "priorityclasses", NULL, pc))) {
         char why[400];
         snprintf(why, sizeof why, "no PriorityClass with name %s was found", pc);
         return forbidden(obj, why);
     }
+    json_int_t value = cls ? json_integer_value(json_object_get(cls, "value")) : 0;
+    const char *policy = cls ? str(cls, "preemptionPolicy") : NULL;
+    if (empty(policy))
+        policy = "PreemptLowerPriority";
+    char computed[64];
+    snprintf(computed, sizeof computed, "%s", policy);
+    json_decref(cls);
     json_t *p = json_object_get(spec, "priority");
     if (json_is_integer(p) && json_integer_value(p) != value) {
         char why[400];
@@ -589,16 +631,15 @@ static json_t *admit_priority(json_t *obj)
     }
     json_object_set_new(spec, "priority", json_integer(value));
     const char *pp = str(spec, "preemptionPolicy");
-    if (pp && strcmp(pp, "PreemptLowerPriority")) {
+    if (pp && strcmp(pp, computed)) {
         char why[400];
         snprintf(why, sizeof why,
                  "the string value of PreemptionPolicy (%s) must not be provided in pod spec; "
-                 "priority admission controller computed PreemptLowerPriority from the given "
-                 "PriorityClass name",
-                 pp);
+                 "priority admission controller computed %s from the given PriorityClass name",
+                 pp, computed);
         return forbidden(obj, why);
     }
-    json_object_set_new(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
+    json_object_set_new(spec, "preemptionPolicy", json_string(computed));
     return NULL;
 }
 
@@ -698,7 +739,7 @@ static void prepare_create(vk_ctx *c, json_t *obj)
         set_refusal(c, admit_service_account(c, obj));
     admit_tolerations(spec);
     if (!ps || !ps->refusal)
-        set_refusal(c, admit_priority(obj));
+        set_refusal(c, admit_priority(c->s, obj));
     json_object_set_new(json_object_get(obj, "metadata"), "generation", json_integer(1));
     json_object_set_new(obj, "status",
                         json_pack("{s:s, s:s}", "phase", "Pending", "qosClass", qos_class(spec)));
