@@ -9,8 +9,11 @@
  * template and the daemon tolerations; pods on other nodes are deleted. A template
  * change rolls: up to maxUnavailable outdated pods are deleted at a time, each replaced
  * once gone (RollingUpdate), or only when deleted by hand (OnDelete). The status counts
- * are kube's. Not yet: ControllerRevision objects (`kubectl rollout history`), maxSurge,
- * required node affinity of the template, minReadySeconds. */
+ * are kube's. Each template is recorded as a ControllerRevision (kube's history: the
+ * template as a strategic merge patch in kube's byte layout, the hash label, revision
+ * numbers, collisions, revisionHistoryLimit); the current revision's hash label is the
+ * one pods must carry. Not yet: maxSurge, required node affinity of the template,
+ * minReadySeconds. */
 #include "controllers/daemonset.h"
 
 #include <errno.h>
@@ -30,8 +33,8 @@
 
 struct vk_daemonset_ctl {
     vk_server *s;
-    const vk_resource *res, *pods_res;
-    vk_informer *sets, *pods, *nodes;
+    const vk_resource *res, *pods_res, *revs_res;
+    vk_informer *sets, *pods, *nodes, *revs;
     vk_controller *ctl;
     json_t *creating; /* "<ds uid>/<node>" -> true: a pod being made there */
     bool stopping;
@@ -203,6 +206,234 @@ static void status_done(void *ud, int err, const char *json, size_t len, json_t 
     json_decref(ud);
 }
 
+/* ---- history (kube's controller/history with the daemon controller's snapshot) ---- */
+
+/* kube's getPatch: {"spec":{"template":<template>,"$patch":"replace"}} with every
+ * object's keys in order, as Go marshals maps (what history Match compares byte for
+ * byte). */
+static json_t *template_patch(const json_t *ds)
+{
+    json_t *tmpl = json_deep_copy(json_object_get(json_object_get(ds, "spec"), "template"));
+    if (!json_is_object(tmpl))
+        tmpl = json_object();
+    json_object_set_new(tmpl, "$patch", json_string("replace"));
+    json_t *patch = json_pack("{s:{s:o}}", "spec", "template", tmpl);
+    char *sorted = json_dumps(patch, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(patch);
+    json_t *out = sorted ? json_loads(sorted, 0, NULL) : NULL;
+    free(sorted);
+    return out;
+}
+
+static long long revision_of(const json_t *r)
+{
+    return json_integer_value(json_object_get(r, "revision"));
+}
+
+static int cmp_revision(const void *a, const void *b)
+{
+    long long x = revision_of(*(json_t *const *)a), y = revision_of(*(json_t *const *)b);
+    return x < y ? -1 : x > y;
+}
+
+/* The ControllerRevisions ds controls, oldest first (a new array). */
+static json_t *owned_revisions(vk_daemonset_ctl *c, const json_t *ds)
+{
+    const char *ns = vk_str(vk_meta(ds), "namespace"), *uid = vk_str(vk_meta(ds), "uid");
+    size_t n = 0, cap = 8;
+    json_t **v = malloc(cap * sizeof *v);
+    const char *k;
+    json_t *r;
+    json_object_foreach((json_t *)vk_informer_items(c->revs), k, r)
+    {
+        const json_t *ref = vk_controller_ref(r);
+        if (!v || strcmp(vk_str(vk_meta(r), "namespace"), ns) || !ref ||
+            strcmp(vk_str(ref, "uid"), uid))
+            continue;
+        if (n == cap) {
+            json_t **nv = realloc(v, (cap *= 2) * sizeof *nv);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        v[n++] = r;
+    }
+    json_t *out = json_array();
+    if (v)
+        qsort(v, n, sizeof *v, cmp_revision);
+    for (size_t i = 0; v && i < n; i++)
+        json_array_append(out, v[i]);
+    free(v);
+    return out;
+}
+
+typedef struct rev_write {
+    vk_daemonset_ctl *c;
+    char key[600];
+    long long revision;
+    char mark[400]; /* creates: the in-flight mark */
+    char name[320]; /* creates: the revision's name */
+} rev_write;
+
+static void rev_written(void *ud, int err, const char *json, size_t len, json_t *status)
+{
+    rev_write *w = ud;
+    if (err && !w->c->stopping)
+        vk_log(VK_LOG_DEBUG, "daemonset", "Revision write refused", "err=\"%s\"",
+               json_string_value(json_object_get(status, "message")));
+    free(w);
+}
+
+static void set_revision(void *ud, json_t *obj)
+{
+    json_object_set_new(obj, "revision", json_integer(((rev_write *)ud)->revision));
+}
+
+static void bump_collisions(void *ud, json_t *obj)
+{
+    json_t *st = json_object_get(obj, "status");
+    if (!json_is_object(st))
+        json_object_set_new(obj, "status", st = json_object());
+    json_object_set_new(
+        st, "collisionCount",
+        json_integer(json_integer_value(json_object_get(st, "collisionCount")) + 1));
+}
+
+/* A revision named as a different one already is: kube counts a collision, which
+ * changes the hash (and the name) of the next try. */
+static void rev_created(void *ud, int err, const char *json, size_t len, json_t *status)
+{
+    rev_write *w = ud;
+    vk_daemonset_ctl *c = w->c;
+    if (!c->stopping) {
+        json_object_del(c->creating, w->mark);
+        vk_controller_enqueue(c->ctl, w->key);
+    }
+    /* The name is taken by another template's revision (the same one would have
+     * matched). */
+    const char *slash = strchr(w->key, '/');
+    char ns[256];
+    snprintf(ns, sizeof ns, "%.*s", slash ? (int)(slash - w->key) : 0, w->key);
+    const json_t *other = err == VK_EEXIST ? vk_informer_get(c->revs, ns, w->name) : NULL;
+    const json_t *ds = slash ? vk_informer_get(c->sets, ns, slash + 1) : NULL;
+    json_t *patch = other && ds ? template_patch(ds) : NULL;
+    bool collision = other && patch && !json_equal(json_object_get(other, "data"), patch);
+    json_decref(patch);
+    if (collision && !c->stopping) {
+        rev_write *e = calloc(1, sizeof *e);
+        if (e) {
+            *e = *w;
+            vk_registry_edit(c->s, c->res, ns, slash + 1, bump_collisions, NULL, rev_written, e);
+        }
+    }
+    rev_written(w, err == VK_EEXIST ? 0 : err, json, len, status);
+}
+
+/* kube's DaemonSet constructHistory: the revision matching the template is current
+ * (created when there is none, numbered after the others when it is not the newest);
+ * writes hash (its label) for the pods. Old revisions no pod uses beyond
+ * revisionHistoryLimit are deleted, oldest first. */
+static void sync_history(vk_daemonset_ctl *c, const json_t *ds, const json_t *pods_by_node,
+                         char hash[64])
+{
+    const char *ns = vk_str(vk_meta(ds), "namespace"), *name = vk_str(vk_meta(ds), "name");
+    json_t *revs = owned_revisions(c, ds);
+    json_t *patch = template_patch(ds);
+    const json_t *cur = NULL;
+    long long max = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(revs, i, r)
+    {
+        if (revision_of(r) > max)
+            max = revision_of(r);
+        if (json_equal(json_object_get(r, "data"), patch))
+            cur = r; /* the newest match, as kube keeps */
+    }
+    json_t *tmpl = json_object_get(json_object_get(ds, "spec"), "template");
+    if (cur) {
+        snprintf(hash, 64, "%s", vk_str(json_object_get(vk_meta(cur), "labels"), HASH_LABEL));
+        rev_write *w = revision_of(cur) < max ? calloc(1, sizeof *w) : NULL;
+        if (w) {
+            *w = (rev_write){c, "", max + 1, "", ""};
+            vk_registry_edit(c->s, c->revs_res, ns, vk_str(vk_meta(cur), "name"), set_revision, w,
+                             rev_written, w);
+        }
+    } else {
+        long long collisions =
+            json_integer_value(json_object_get(json_object_get(ds, "status"), "collisionCount"));
+        char h[16], rname[320];
+        vk_template_hash(tmpl, collisions, h);
+        snprintf(hash, 64, "%s", h);
+        snprintf(rname, sizeof rname, "%s-%s", name, h);
+        json_t *labels =
+            json_deep_copy(json_object_get(json_object_get(tmpl, "metadata"), "labels"));
+        if (!json_is_object(labels))
+            labels = json_object();
+        json_object_set_new(labels, HASH_LABEL, json_string(h));
+        json_t *rev = json_pack("{s:{s:s, s:o, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}, s:O, s:I}",
+                                "metadata", "name", rname, "labels", labels, "ownerReferences",
+                                "apiVersion", "apps/v1", "kind", "DaemonSet", "name", name, "uid",
+                                vk_str(vk_meta(ds), "uid"), "controller", 1, "blockOwnerDeletion",
+                                1, "data", patch, "revision", (json_int_t)(max + 1));
+        json_t *ann = json_object_get(vk_meta(ds), "annotations");
+        if (json_object_size(ann))
+            json_object_set(vk_meta(rev), "annotations", ann);
+        char mark[400];
+        snprintf(mark, sizeof mark, "rev:%s", vk_str(vk_meta(ds), "uid"));
+        rev_write *w = json_object_get(c->creating, mark) ? NULL : calloc(1, sizeof *w);
+        if (w) {
+            *w = (rev_write){c, "", 0, "", ""};
+            snprintf(w->key, sizeof w->key, "%s/%s", ns, name);
+            snprintf(w->mark, sizeof w->mark, "%s", mark);
+            snprintf(w->name, sizeof w->name, "%s", rname);
+            json_object_set_new(c->creating, mark, json_true());
+            vk_registry_create(c->s, c->revs_res, ns, rev, false, rev_created, w);
+        }
+        json_decref(rev);
+    }
+    /* History beyond the limit, among revisions no pod runs. */
+    json_t *limit_v = json_object_get(json_object_get(ds, "spec"), "revisionHistoryLimit");
+    long long limit = json_is_integer(limit_v) ? json_integer_value(limit_v) : 10;
+    json_t *live = json_object();
+    const char *k;
+    json_t *list;
+    json_object_foreach((json_t *)pods_by_node, k, list)
+    {
+        size_t j;
+        json_t *p;
+        json_array_foreach(list, j, p)
+        {
+            const char *ph = vk_str(json_object_get(vk_meta(p), "labels"), HASH_LABEL);
+            if (*ph)
+                json_object_set_new(live, ph, json_true());
+        }
+    }
+    long long old = 0;
+    json_array_foreach(revs, i, r)
+    {
+        old += r != cur &&
+               !json_object_get(live, vk_str(json_object_get(vk_meta(r), "labels"), HASH_LABEL));
+    }
+    json_array_foreach(revs, i, r)
+    {
+        if (old <= limit)
+            break;
+        if (r == cur ||
+            json_object_get(live, vk_str(json_object_get(vk_meta(r), "labels"), HASH_LABEL)))
+            continue;
+        rev_write *w = calloc(1, sizeof *w);
+        if (w) {
+            *w = (rev_write){c, "", 0, "", ""};
+            vk_registry_delete(c->s, c->revs_res, ns, vk_str(vk_meta(r), "name"), rev_written, w);
+        }
+        old--;
+    }
+    json_decref(live);
+    json_decref(patch);
+    json_decref(revs);
+}
+
 static int reconcile(void *ud, const char *key)
 {
     vk_daemonset_ctl *c = ud;
@@ -216,10 +447,7 @@ static int reconcile(void *ud, const char *key)
         return 0;
     const char *uid = vk_str(vk_meta(ds), "uid");
     json_t *dspec = json_object_get(ds, "spec");
-    json_t *tmpl = json_object_get(dspec, "template");
-    json_t *tspec = json_object_get(tmpl, "spec");
-    char hash[16];
-    vk_template_hash(tmpl, 0, hash);
+    json_t *tspec = json_object_get(json_object_get(dspec, "template"), "spec");
     /* Its pods by node. */
     json_t *by_node = json_object(); /* node -> [pods] */
     const char *k;
@@ -244,6 +472,8 @@ static int reconcile(void *ud, const char *key)
         }
         json_array_append(list, pod);
     }
+    char hash[64];
+    sync_history(c, ds, by_node, hash);
     bool on_delete = !strcmp(vk_str(json_object_get(dspec, "updateStrategy"), "type"), "OnDelete");
     json_t *mu =
         json_object_get(json_object_get(json_object_get(dspec, "updateStrategy"), "rollingUpdate"),
@@ -365,10 +595,13 @@ int vk_daemonset_start(vk_server *s, vk_informer *pods, vk_informer *nodes, vk_d
     *c = (vk_daemonset_ctl){.s = s,
                             .res = vk_resource_find("apps", "v1", "daemonsets"),
                             .pods_res = vk_resource_find("", "v1", "pods"),
+                            .revs_res = vk_resource_find("apps", "v1", "controllerrevisions"),
                             .pods = pods,
                             .nodes = nodes,
                             .creating = json_object()};
     int rc = vk_informer_start(s, c->res, &c->sets);
+    if (!rc)
+        rc = vk_informer_start(s, c->revs_res, &c->revs);
     if (!rc && !(c->ctl = vk_controller_new(s, "daemonset", reconcile, c)))
         rc = -ENOMEM;
     if (!rc)
@@ -377,6 +610,8 @@ int vk_daemonset_start(vk_server *s, vk_informer *pods, vk_informer *nodes, vk_d
         rc = vk_informer_subscribe(pods, pod_changed, c);
     if (!rc)
         rc = vk_informer_subscribe(nodes, node_changed, c);
+    if (!rc)
+        rc = vk_informer_subscribe(c->revs, pod_changed, c); /* a revision: its owner */
     if (rc) {
         vk_daemonset_free(c);
         return rc;
@@ -393,6 +628,7 @@ void vk_daemonset_free(vk_daemonset_ctl *c)
     c->stopping = true;
     vk_controller_free(c->ctl);
     vk_informer_free(c->sets);
+    vk_informer_free(c->revs);
     json_decref(c->creating);
     free(c);
 }

@@ -6,14 +6,15 @@
  *  - "d|<res>|<ns>|<name>", a dependent to check: each owner reference is resolved
  *    (apiVersion and kind to a served resource, the dependent's namespace for a
  *    namespaced owner) and read. Owners that exist with that uid are solid, unless they
- *    wait for their dependents (being deleted with foregroundDeletion, and the
- *    reference blocks); the rest dangle. With a solid owner, the references that dangle
+ *    wait for their dependents (being deleted with foregroundDeletion); the rest
+ *    dangle. With a solid owner, the references that dangle
  *    or wait are removed; without one, the dependent is deleted: in the foreground when
  *    an owner waits and it has dependents itself, else as its own finalizers say
  *    (orphan, foreground) or in the background.
  *  - "o|<res>|<ns>|<name>", an owner being deleted: with "orphan", its dependents lose
  *    their reference to it, then the finalizer goes; with "foregroundDeletion", its
- *    dependents are deleted and the finalizer goes once none that blocks remains.
+ *    dependents are checked as above (one with another, solid owner only loses the
+ *    reference) and the finalizer goes once none that blocks names it any more.
  * Every write goes through the registry with the dependent's uid as a precondition. */
 #include "controllers/gc.h"
 
@@ -431,8 +432,7 @@ static int check_dependent(vk_gc *gc, const char *key)
             dangling++;
             json_array_append_new(drop, json_string(vk_str(ref, "uid")));
         } else if (json_object_get(json_object_get(owner, "metadata"), "deletionTimestamp") &&
-                   has_finalizer(owner, "foregroundDeletion") &&
-                   json_is_true(json_object_get(ref, "blockOwnerDeletion"))) {
+                   has_finalizer(owner, "foregroundDeletion")) {
             waiting++;
             json_array_append_new(drop, json_string(vk_str(ref, "uid")));
         } else {
@@ -533,10 +533,7 @@ static int check_owner(vk_gc *gc, const char *key)
                     blocking = true;
             }
             if (!json_object_get(dmeta, "deletionTimestamp"))
-                delete_object(gc, dres, dns, dname, vk_str(dmeta, "uid"),
-                              json_object_size(json_object_get(gc->deps, vk_str(dmeta, "uid")))
-                                  ? "Foreground"
-                                  : "Background");
+                enqueue(gc, 'd', dk); /* kube's attemptToDelete of each dependent */
             json_decref(dep);
         }
         if (!blocking)
