@@ -47,9 +47,37 @@ static void usage(FILE *f)
             "  --shutdown-grace SECONDS  time in-flight requests get on SIGTERM (default 30)\n"
             "  --read-header-timeout S   time a request's headers may take (default 32)\n"
             "  --idle-timeout S          time an idle connection is kept (default 90)\n"
+            "  --etcd-compaction-interval D  how often old revisions are compacted away, as\n"
+            "                            kube-apiserver's flag (default 5m)\n"
             "  --sim-nodes N             simulated nodes and the built-in scheduler (default 2;\n"
             "                            0: none). A simulation: no container runs\n"
             "  -v N, --v=N               log verbosity (default 2; 4 logs every request)\n");
+}
+
+/* A Go duration ("5m", "1m30s", "500ms") or plain seconds, in milliseconds; 0 when
+ * it does not parse. */
+static uint64_t duration_ms(const char *v)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    double total = 0;
+    const char *p = v;
+    while (*p) {
+        char *end;
+        double n = strtod(p, &end);
+        if (end == p)
+            return 0;
+        size_t u = 0, nu = sizeof units / sizeof units[0];
+        while (u < nu && strncmp(end, units[u].unit, strlen(units[u].unit)))
+            u++;
+        if (u == nu && *end)
+            return 0;
+        total += n * (u == nu ? 1000 : units[u].ms);
+        p = u == nu ? end : end + strlen(units[u].unit);
+    }
+    return total > 0 ? (uint64_t)total : 0;
 }
 
 static int cmd_version(void)
@@ -172,6 +200,8 @@ static int cmd_server(int argc, char **argv)
             o.read_header_timeout_ms = (int)(atof(v) * 1000);
         else if ((v = flag_value(argc, argv, &i, "idle-timeout")))
             o.idle_timeout_ms = (int)(atof(v) * 1000);
+        else if ((v = flag_value(argc, argv, &i, "etcd-compaction-interval")))
+            o.compaction_interval_ms = duration_ms(v);
         else if ((v = flag_value(argc, argv, &i, "sim-nodes")))
             sim_nodes = atoi(v);
         else if ((v = flag_value(argc, argv, &i, "v")))

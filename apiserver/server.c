@@ -367,7 +367,13 @@ int vk_server_start(vk_server *s, uv_loop_t *loop, const vk_server_opts *o, char
         goto fail;
     char dbdir[4096];
     snprintf(dbdir, sizeof dbdir, "%s/db", o->data_dir);
-    vk_lmdb_opts lo = {.path = dbdir};
+    /* A shorter compaction interval keeps events that long, not kube's 75 s. */
+    vk_lmdb_opts lo = {.path = dbdir,
+                       .compact_interval_ms = o->compaction_interval_ms,
+                       .compact_min_age_ms =
+                           o->compaction_interval_ms && o->compaction_interval_ms < 75000
+                               ? o->compaction_interval_ms
+                               : 0};
     if ((rc = vk_store_open_lmdb(loop, &lo, &s->store))) {
         snprintf(err, errlen, "storage at %s: %s", dbdir, vk_strerror(rc));
         goto fail;

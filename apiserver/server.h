@@ -27,10 +27,11 @@ typedef struct vk_server_opts {
     const char *cluster_name;
     const char *cluster_domain;
     const char *service_cidr;
-    const char *token_auth_file; /* kube's static token CSV, or NULL */
-    int shutdown_grace_ms;       /* how long in-flight requests may take to finish */
-    int read_header_timeout_ms;  /* a request's headers, from its first byte (32 s) */
-    int idle_timeout_ms;         /* a connection with nothing in flight (90 s) */
+    const char *token_auth_file;     /* kube's static token CSV, or NULL */
+    int shutdown_grace_ms;           /* how long in-flight requests may take to finish */
+    int read_header_timeout_ms;      /* a request's headers, from its first byte (32 s) */
+    int idle_timeout_ms;             /* a connection with nothing in flight (90 s) */
+    uint64_t compaction_interval_ms; /* 0: kube's 5 minutes (--etcd-compaction-interval) */
 } vk_server_opts;
 
 /* Defaults for every option (the embedded configuration of `vkube server`). */

@@ -318,10 +318,12 @@ static void do_get(vk_server *s, vk_req *r, const vk_resource *res, const vk_req
 
 /* kube's continue token: base64url (no padding) of
  * {"v":"meta.k8s.io/v1","rv":N,"start":"<key after the resource prefix>\u0000"}. */
+/* kube's continue token; rev 0 is written -1: "from this key at the latest revision"
+ * (what a 410 for a compacted token offers). */
 static char *encode_continue(uint64_t rev, const char *start, size_t n)
 {
-    json_t *t = json_pack("{s:s, s:I, s:s%}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rev, "start",
-                          start, n);
+    json_t *t = json_pack("{s:s, s:I, s:s%}", "v", "meta.k8s.io/v1", "rv",
+                          rev ? (json_int_t)rev : (json_int_t)-1, "start", start, n);
     char *js = json_dumps(t, JSON_COMPACT);
     json_decref(t);
     if (!js)
@@ -363,9 +365,9 @@ static int decode_continue(const char *tok, uint64_t *rev, vk_buf *start)
     json_t *t = json_loadb((char *)raw, (size_t)rl, JSON_ALLOW_NUL, NULL);
     json_int_t r = json_integer_value(json_object_get(t, "rv"));
     const char *st = json_string_value(json_object_get(t, "start"));
-    if (t && st && r > 0 &&
+    if (t && st && (r > 0 || r == -1) &&
         !strcmp(json_string_value(json_object_get(t, "v")) ?: "", "meta.k8s.io/v1")) {
-        *rev = (uint64_t)r;
+        *rev = r > 0 ? (uint64_t)r : 0;
         vk_buf_append(start, st, json_string_length(json_object_get(t, "start")));
         rc = 0;
     }
@@ -522,13 +524,28 @@ static void do_list(vk_server *s, vk_req *r, const vk_resource *res, const vk_re
     vk_list_info info = {0};
     int rc = vk_store_list(s->store, &o, list_visit, &c, &info);
     if (rc) {
-        if (rc == VK_EGONE)
-            vk_send_status(r, vk_status_new(410, "Expired",
-                                            "The provided continue parameter is too old to "
-                                            "display a consistent list result. You can start a "
-                                            "new list without the continue parameter.",
-                                            NULL));
-        else
+        if (rc == VK_EGONE) {
+            /* kube's etcd3 store: a token for the rest at the latest revision, and the
+             * words that offer it. */
+            char *tok = o.start_len > 4
+                            ? encode_continue(0, (const char *)o.start + 4, o.start_len - 4)
+                            : NULL;
+            json_t *st = vk_status_new(
+                410, "Expired",
+                tok ? "The provided continue parameter is too old to display a consistent list "
+                      "result. You can start a new list without the continue parameter, or use "
+                      "the continue token in this response to retrieve the remainder of the "
+                      "results. Continuing with the provided token results in an inconsistent "
+                      "list - objects that were created, modified, or deleted between the time "
+                      "the first chunk was returned and now may show up in the list."
+                    : "The provided continue parameter is too old to display a consistent list "
+                      "result. You can start a new list without the continue parameter.",
+                NULL);
+            if (tok)
+                json_object_set_new(st, "metadata", json_pack("{s:s}", "continue", tok));
+            free(tok);
+            vk_send_status(r, st);
+        } else
             vk_send_status(r, vk_reg_status(res, rc, ""));
         goto out;
     }
