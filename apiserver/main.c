@@ -13,6 +13,7 @@
 #include "apiserver/version.h"
 #include "controllers/crd.h"
 #include "controllers/daemonset.h"
+#include "controllers/disruption.h"
 #include "controllers/deployment.h"
 #include "controllers/endpoints.h"
 #include "controllers/gc.h"
@@ -121,6 +122,7 @@ typedef struct controllers {
     vk_deployment_ctl *deployments;
     vk_endpoints_ctl *endpoints;
     vk_daemonset_ctl *daemonsets;
+    vk_disruption_ctl *disruption;
     vk_nodesim *nodesim;
     vk_scheduler *scheduler;
 } controllers;
@@ -138,6 +140,7 @@ static void stop_controllers(void *ud)
     vk_deployment_free(c->deployments);
     vk_endpoints_free(c->endpoints);
     vk_daemonset_free(c->daemonsets);
+    vk_disruption_free(c->disruption);
     vk_replicaset_free(c->replicasets);
     vk_replicaset_free(c->rcs);
     vk_informer_free(c->rs_inf);
@@ -161,7 +164,8 @@ static int start_workloads(vk_server *s, controllers *c, int n)
         (rc = vk_replicaset_start(s, "ReplicationController", c->rc_inf, c->pods, &c->rcs)) ||
         (rc = vk_deployment_start(s, c->rs_inf, &c->deployments)) ||
         (rc = vk_endpoints_start(s, c->pods, &c->endpoints)) ||
-        (rc = vk_daemonset_start(s, c->pods, c->nodes, &c->daemonsets)))
+        (rc = vk_daemonset_start(s, c->pods, c->nodes, &c->daemonsets)) ||
+        (rc = vk_disruption_start(s, c->pods, &c->disruption)))
         return rc;
     if (n > 0 && ((rc = vk_nodesim_start(s, n, c->pods, &c->nodesim)) ||
                   (rc = vk_scheduler_start(s, c->pods, c->nodes, &c->scheduler))))

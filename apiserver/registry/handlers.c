@@ -1288,6 +1288,56 @@ static void do_create(vk_server *s, vk_req *r, const vk_resource *res, const vk_
     json_decref(obj);
 }
 
+typedef struct sub_create {
+    vk_req *r;
+    int fmt;
+} sub_create;
+
+static void sub_create_abort(vk_req *r, void *data)
+{
+    ((sub_create *)data)->r = NULL;
+}
+
+static void sub_created(void *ud, int err, json_t *reply)
+{
+    sub_create *h = ud;
+    if (h->r) {
+        h->r->on_abort = NULL;
+        if (err)
+            vk_send_status(h->r, json_incref(reply));
+        else
+            vk_send_object(h->r, 201, reply, h->fmt);
+    }
+    json_decref(reply);
+    free(h);
+}
+
+/* A create through an action subresource (pods/eviction): the body in the
+ * subresource's kind, then its create hook. */
+static void do_sub_create(vk_server *s, vk_req *r, const vk_resource *res,
+                          const vk_subresource *sub, const vk_reqinfo *ri, const vk_accept *acc)
+{
+    json_t *dups = json_array();
+    vk_gvk gvk = {sub->group, sub->version, sub->kind, false};
+    json_t *body = vk_reg_decode_body(s, r, &gvk, dups);
+    json_decref(dups);
+    if (!body)
+        return;
+    const char *dry = vk_req_query(r, "dryRun");
+    sub_create *h = calloc(1, sizeof *h);
+    if (!h) {
+        json_decref(body);
+        vk_send_error(r, 500, "InternalError", "out of memory");
+        return;
+    }
+    *h = (sub_create){r, acc->format};
+    r->on_abort = sub_create_abort;
+    r->abort_data = h;
+    vk_ctx ctx = vk_resource_ctx(s, res);
+    ctx.user = &r->user;
+    sub->create(&ctx, ri->namespace_, ri->name, body, dry && !strcmp(dry, "All"), sub_created, h);
+}
+
 void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
 {
     const vk_resource *res = vk_resource_find(ri->group, ri->version, ri->resource);
@@ -1346,6 +1396,8 @@ void vk_registry_handle(vk_server *s, vk_req *r, const vk_reqinfo *ri)
         do_list(s, r, res, ri, &acc);
     else if (!strcmp(ri->verb, "create") && !*ri->name)
         do_create(s, r, res, ri, &acc);
+    else if (!strcmp(ri->verb, "create") && sub && sub->create)
+        do_sub_create(s, r, res, sub, ri, &acc);
     else if ((!strcmp(ri->verb, "update") || !strcmp(ri->verb, "patch") ||
               !strcmp(ri->verb, "delete")) &&
              *ri->name)

@@ -96,6 +96,11 @@ typedef struct vk_subresource {
      * kind), and set(), which writes a changed one back into obj or adds causes. */
     json_t *(*view)(const json_t *obj);
     void (*set)(json_t *obj, const json_t *view, vk_errlist *errs);
+    /* A subresource that is an action (pods/eviction, pods/binding) has create(): body
+     * (an object of the subresource's kind, decoded and owned by the call) acts on the
+     * parent ns/name; cb gets the reply object (err 0) or a Status. */
+    void (*create)(vk_ctx *c, const char *ns, const char *name, json_t *body, bool dry_run,
+                   void (*cb)(void *ud, int err, json_t *reply), void *ud);
     const char *group, *version, *kind; /* of the object it answers */
     const char *verbs[8];
 } vk_subresource;

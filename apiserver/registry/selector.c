@@ -407,3 +407,18 @@ json_t *vk_label_selector_format(const json_t *sel)
     vk_buf_free(&out);
     return s;
 }
+
+bool vk_label_selector_matches(const json_t *sel, const json_t *labels)
+{
+    if (!json_is_object(sel))
+        return false;
+    json_t *text = vk_label_selector_format(sel);
+    vk_selector *s = NULL;
+    char err[256];
+    bool m = !json_string_length(text) ||
+             (!vk_label_selector_parse(json_string_value(text), &s, err, sizeof err) &&
+              vk_selector_match_labels(s, labels));
+    vk_selector_free(s);
+    json_decref(text);
+    return m;
+}

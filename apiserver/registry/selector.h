@@ -30,6 +30,9 @@ bool vk_selector_match_labels(const vk_selector *sel, const json_t *labels);
  * plain label map, as kube prints it (labels.Selector.String()): requirements sorted by
  * key, set values sorted; "" for an empty selector. New reference. */
 json_t *vk_label_selector_format(const json_t *sel);
+/* Whether labels match a metav1.LabelSelector object: none when sel is absent or does
+ * not parse; all when it is empty (kube's LabelSelectorAsSelector). */
+bool vk_label_selector_matches(const json_t *sel, const json_t *labels);
 /* True when the object's field values satisfy sel. get returns the value of field f
  * for obj as a string (NULL when absent, which compares as ""). */
 bool vk_selector_match_fields(const vk_selector *sel, const json_t *obj,

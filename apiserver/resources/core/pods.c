@@ -1809,7 +1809,7 @@ const vk_resource vk_res_pods = {
     .field_labels = {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                      "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
                      "status.podIPs", "status.nominatedNodeName"},
-    .subresources = {{"status", keep_for_status}},
+    .subresources = {{"status", keep_for_status}, {.name = "eviction", .create = vk_pod_evict}},
     .strategy = &strategy,
     .columns = columns,
     .ncolumns = sizeof columns / sizeof columns[0],

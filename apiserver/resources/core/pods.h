@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "apiserver/registry/resource.h"
 #include "apiserver/resources/quantity.h"
 
 /* kube's pod defaults (SetDefaults_PodSpec and below) applied to a PodTemplateSpec
@@ -17,5 +18,9 @@ void vk_pod_template_defaults(json_t *tmpl);
  * hugepages instead where set, plus the overhead (for limits only on limits set).
  * Adds to out; 0 or -ENOMEM. */
 int vk_pod_resources(const json_t *pod, bool limits, vk_rlist *out);
+
+/* pods/eviction: kube's Eviction API (eviction.c), as a subresource create. */
+void vk_pod_evict(vk_ctx *c, const char *ns, const char *name, json_t *body, bool dry_run,
+                  void (*cb)(void *ud, int err, json_t *reply), void *ud);
 
 #endif
