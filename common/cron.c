@@ -336,9 +336,7 @@ static int int_or_name(const char *s, size_t n, const bounds *b, unsigned *out, 
 {
     for (int i = 0; b->names && b->names[i]; i++)
         if (n == strlen(b->names[i]) && !strncasecmp(s, b->names[i], n)) {
-            *out = b->min + (unsigned)i - (b == &B_MONTH ? 0 : 0);
-            if (b == &B_MONTH)
-                *out = (unsigned)i + 1;
+            *out = b->min + (unsigned)i; /* jan is 1, sun is 0 */
             return 0;
         }
     char tmp[64];
@@ -603,12 +601,13 @@ static bool day_matches(const vk_cron *c, int dom, int dow)
     return a || b;
 }
 
-/* After a jump of local time, an offset that changed in between moves the instant back
- * by the difference, so the local time aimed at is not skipped. */
+/* After a jump of local time, an offset that grew in between (clocks set forward) moves
+ * the instant back by the difference, so the local time aimed at is not skipped. One
+ * that shrank lands early, which the next round corrects. */
 static time_t jumped(const vk_cron *c, time_t from, long off, time_t to)
 {
     long off2 = vk_tz_offset(c->tz, to);
-    if (off2 != off && to - (off2 - off) > from && vk_tz_offset(c->tz, to - (off2 - off)) == off2)
+    if (off2 > off && to - (off2 - off) > from && vk_tz_offset(c->tz, to - (off2 - off)) == off2)
         return to - (off2 - off);
     return to;
 }
