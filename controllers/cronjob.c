@@ -39,6 +39,7 @@ struct vk_cronjob_ctl {
     json_t *written;  /* cronjob uid -> resourceVersion of our last status write ("": in flight) */
     json_t *created;  /* "<ns>/<job>" -> true: created here, not yet in the status we read */
     json_t *removing; /* job uid -> true: its deletion is in flight */
+    json_t *retry;    /* cronjob uid -> [not before (ms), delay (ms)] after a refused create */
     bool stopping;
 };
 
@@ -308,6 +309,7 @@ static void job_created(void *ud, int err, const char *json, size_t len, json_t 
     if (c->stopping) {
         /* nothing */
     } else if (!err) {
+        json_object_del(c->retry, str(vk_meta(jc->cj), "uid"));
         json_t *job = json_loadb(json, len, 0, NULL);
         char msg[400];
         snprintf(msg, sizeof msg, "Created job %s", jc->name);
@@ -335,6 +337,15 @@ static void job_created(void *ud, int err, const char *json, size_t len, json_t 
         }
     } else {
         json_object_del(c->created, key);
+        /* kube's rate-limited requeue: 100 ms doubling to 5 min. */
+        const char *cuid = str(vk_meta(jc->cj), "uid");
+        json_t *r = json_object_get(c->retry, cuid);
+        long long d = r ? json_integer_value(json_array_get(r, 1)) * 2 : 100;
+        if (d > 300000)
+            d = 300000;
+        json_object_set_new(
+            c->retry, cuid,
+            json_pack("[I, I]", (json_int_t)((long long)vk_now_ms() + d), (json_int_t)d));
         const char *m = json_string_value(json_object_get(status, "message"));
         char msg[1200];
         snprintf(msg, sizeof msg, "Error creating job: %s", m ? m : "error");
@@ -606,6 +617,10 @@ static int reconcile(void *ud, const char *key)
             return 0;
         json_object_del(c->written, uid);
     }
+    json_t *r = json_object_get(c->retry, uid);
+    long long wait = r ? json_integer_value(json_array_get(r, 0)) - (long long)vk_now_ms() : 0;
+    if (wait > 0)
+        return (int)wait;
     json_t *st = json_deep_copy(json_object_get(cj, "status"));
     if (!json_is_object(st))
         st = json_object();
@@ -626,6 +641,7 @@ static void cj_changed(void *ud, const json_t *old, const json_t *obj)
     vk_cronjob_ctl *c = ud;
     if (!obj) {
         json_object_del(c->written, str(vk_meta(old), "uid"));
+        json_object_del(c->retry, str(vk_meta(old), "uid"));
         return;
     }
     enqueue(c, str(vk_meta(obj), "namespace"), str(vk_meta(obj), "name"));
@@ -656,7 +672,8 @@ int vk_cronjob_start(vk_server *s, vk_informer *jobs, vk_cronjob_ctl **out)
                           .jobs = jobs,
                           .written = json_object(),
                           .created = json_object(),
-                          .removing = json_object()};
+                          .removing = json_object(),
+                          .retry = json_object()};
     int rc = vk_informer_start(s, c->res, &c->cjs);
     if (!rc && !(c->ctl = vk_controller_new(s, "cronjob", reconcile, c)))
         rc = -ENOMEM;
@@ -685,5 +702,6 @@ void vk_cronjob_free(vk_cronjob_ctl *c)
     json_decref(c->written);
     json_decref(c->created);
     json_decref(c->removing);
+    json_decref(c->retry);
     free(c);
 }

@@ -77,6 +77,7 @@ struct vk_job_ctl {
     json_t *backoff;  /* job uid -> [failures after the last success, last failure time] */
     json_t *finished; /* job uid -> true: the finished status is written, not yet seen */
     json_t *written;  /* job uid -> resourceVersion of our last status write ("" in flight) */
+    json_t *retry;    /* job uid -> [not before (ms), delay (ms)] after a refused pod create */
     vk_cronjob_ctl *cron;
     bool stopping;
 };
@@ -517,6 +518,26 @@ static const char *status_message(json_t *status)
     return m ? m : "error";
 }
 
+/* A refused create: the Job's next creates wait, 100 ms doubling to 5 min (kube's
+ * rate-limited requeue of a failed sync); a successful one forgets it. */
+static void create_failed(vk_job_ctl *c, wctx *w)
+{
+    json_t *r = json_object_get(c->retry, job_uid(w));
+    long long now = (long long)vk_now_ms(), d = 100;
+    if (r && json_integer_value(json_array_get(r, 0)) > now)
+        return; /* one of the same batch */
+    if (r)
+        d = json_integer_value(json_array_get(r, 1)) * 2;
+    if (d > 300000)
+        d = 300000;
+    json_object_set_new(c->retry, job_uid(w),
+                        json_pack("[I, I]", (json_int_t)(now + d), (json_int_t)d));
+    char key[600];
+    snprintf(key, sizeof key, "%s/%s", vk_str(vk_meta(w->job), "namespace"),
+             vk_str(vk_meta(w->job), "name"));
+    vk_controller_enqueue_after(c->ctl, key, (uint64_t)d);
+}
+
 static void pod_created(void *ud, int err, const char *json, size_t len, json_t *status)
 {
     wctx *w = ud;
@@ -528,8 +549,9 @@ static void pod_created(void *ud, int err, const char *json, size_t len, json_t 
             snprintf(msg, sizeof msg, "Error creating: %s", status_message(status));
             if (!strstr(msg, "being terminated"))
                 event(c, w->job, "Warning", "FailedCreate", msg);
-            requeue(w);
+            create_failed(c, w);
         } else {
+            json_object_del(c->retry, job_uid(w));
             json_t *pod = json_loadb(json, len, 0, NULL);
             snprintf(msg, sizeof msg, "Created pod: %s", vk_str(vk_meta(pod), "name"));
             event(c, w->job, "Normal", "SuccessfulCreate", msg);
@@ -1269,6 +1291,17 @@ static void manage(jsync *x, const json_t **act, size_t nact)
     }
     if (diff > MAX_PER_SYNC)
         diff = MAX_PER_SYNC;
+    /* After a refused create: wait, then one pod to probe (kube's slow start). */
+    json_t *retry = json_object_get(c->retry, x->uid);
+    if (retry) {
+        long long left = json_integer_value(json_array_get(retry, 0)) - (long long)vk_now_ms();
+        if (left > 0) {
+            if (!x->requeue_ms || left < x->requeue_ms)
+                x->requeue_ms = left;
+            return;
+        }
+        diff = 1;
+    }
     int *ixs = NULL;
     long long *fails = NULL, *ign = NULL;
     if (x->indexed) {
@@ -1827,6 +1860,7 @@ static void job_changed(void *ud, const json_t *old, const json_t *obj)
         json_object_del(c->backoff, uid);
         json_object_del(c->finished, uid);
         json_object_del(c->written, uid);
+        json_object_del(c->retry, uid);
         /* Its pods that still carry the finalizer lose it. */
         const char *k;
         json_t *pod;
@@ -1935,7 +1969,8 @@ int vk_job_start(vk_server *s, vk_informer *pods, vk_job_ctl **out)
                       .rmfin = json_object(),
                       .backoff = json_object(),
                       .finished = json_object(),
-                      .written = json_object()};
+                      .written = json_object(),
+                      .retry = json_object()};
     int rc = vk_informer_start(s, c->res, &c->jobs);
     if (!rc && (!(c->ctl = vk_controller_new(s, "job", reconcile, c)) ||
                 !(c->ttl = vk_controller_new(s, "ttlafterfinished", reconcile_ttl, c))))
@@ -1976,5 +2011,6 @@ void vk_job_free(vk_job_ctl *c)
     json_decref(c->backoff);
     json_decref(c->finished);
     json_decref(c->written);
+    json_decref(c->retry);
     free(c);
 }
