@@ -43,6 +43,7 @@
 #include "common/timefmt.h"
 #include "controllers/controller.h"
 #include "controllers/cronjob.h"
+#include "controllers/jobutil.h"
 #include "controllers/objects.h"
 
 #define TRACKING     "batch.kubernetes.io/job-tracking"
@@ -51,13 +52,7 @@
 #define IGNORED_KEY  "batch.kubernetes.io/job-index-ignored-failure-count"
 #define COMPONENT    "job-controller"
 
-enum {
-    MAX_PER_SYNC = 500,
-    MAX_UNCOUNTED = 500,
-    BACKOFF_S = 10,
-    BACKOFF_MAX_S = 600,
-    EXPECTATION_TIMEOUT_S = 300
-};
+enum { MAX_PER_SYNC = 500, MAX_UNCOUNTED = 500, EXPECTATION_TIMEOUT_S = 300 };
 
 typedef struct expectation {
     char uid[64];
@@ -166,17 +161,6 @@ static bool pod_failed(const json_t *pod, const json_t *spec)
     return deleting(pod) && strcmp(phase_of(pod), "Succeeded");
 }
 
-static int completion_index(const json_t *pod)
-{
-    const char *v =
-        json_string_value(json_object_get(json_object_get(vk_meta(pod), "annotations"), INDEX_KEY));
-    if (!v || !*v)
-        return -1;
-    char *end;
-    long n = strtol(v, &end, 10);
-    return *end || n < 0 || n > 1000000000 ? -1 : (int)n;
-}
-
 static long long annotation_int(const json_t *pod, const char *key)
 {
     const char *v =
@@ -196,219 +180,9 @@ static time_t ts_of(const char *s)
     return t;
 }
 
-/* kube's getFinishedTime: the containers' end, the Ready=False transition, the deletion,
- * or the creation. */
-static time_t finished_time(const json_t *pod)
+static bool pfp_counts(enum vk_pfp_action a)
 {
-    json_t *st = json_object_get(pod, "status");
-    time_t latest = 0;
-    bool all = json_array_size(json_object_get(st, "containerStatuses")) > 0;
-    size_t i;
-    json_t *cs;
-    json_array_foreach(json_object_get(st, "containerStatuses"), i, cs)
-    {
-        json_t *term = json_object_get(json_object_get(cs, "state"), "terminated");
-        time_t t = ts_of(vk_str(term, "finishedAt"));
-        if (!term || !t) {
-            all = false;
-            break;
-        }
-        if (t > latest)
-            latest = t;
-    }
-    if (all && latest)
-        return latest;
-    json_t *c;
-    json_array_foreach(json_object_get(st, "conditions"), i, c)
-    {
-        if (!strcmp(vk_str(c, "type"), "Ready") && !strcmp(vk_str(c, "status"), "False") &&
-            ts_of(vk_str(c, "lastTransitionTime")))
-            return ts_of(vk_str(c, "lastTransitionTime"));
-    }
-    if (deleting(pod))
-        return ts_of(vk_str(vk_meta(pod), "deletionTimestamp")) -
-               (time_t)int_or(vk_meta(pod), "deletionGracePeriodSeconds", 0);
-    return ts_of(vk_str(vk_meta(pod), "creationTimestamp"));
-}
-
-/* ---- pod failure policy (kube's matchPodFailurePolicy) ---- */
-
-enum pfp_action { PFP_NONE, PFP_IGNORE, PFP_FAIL_INDEX, PFP_COUNT, PFP_FAIL_JOB };
-
-static const json_t *exit_code_match(const json_t *list, const json_t *req)
-{
-    const char *cname = json_string_value(json_object_get(req, "containerName"));
-    const char *op = vk_str(req, "operator");
-    size_t i;
-    json_t *cs;
-    json_array_foreach(list, i, cs)
-    {
-        json_t *term = json_object_get(json_object_get(cs, "state"), "terminated");
-        if (!term || (cname && strcmp(cname, vk_str(cs, "name"))))
-            continue;
-        long long code = int_or(term, "exitCode", 0);
-        if (!code)
-            continue;
-        bool in = false;
-        size_t k;
-        json_t *v;
-        json_array_foreach(json_object_get(req, "values"), k, v) in |=
-            json_integer_value(v) == code;
-        if ((!strcmp(op, "In") && in) || (!strcmp(op, "NotIn") && !in))
-            return cs;
-    }
-    return NULL;
-}
-
-/* The action of the first matching rule (PFP_NONE: no rule matched, counted); for
- * FailJob the message kube writes into msg. */
-static enum pfp_action pfp_match(const json_t *spec, const json_t *pod, char *msg, size_t n)
-{
-    const json_t *policy = json_object_get(spec, "podFailurePolicy");
-    if (!policy)
-        return PFP_NONE;
-    json_t *st = json_object_get(pod, "status");
-    size_t i;
-    json_t *rule;
-    json_array_foreach(json_object_get(policy, "rules"), i, rule)
-    {
-        const char *action = vk_str(rule, "action");
-        const json_t *cs = NULL, *cond = NULL;
-        json_t *oec = json_object_get(rule, "onExitCodes");
-        if (oec) {
-            if (!(cs = exit_code_match(json_object_get(st, "containerStatuses"), oec)))
-                cs = exit_code_match(json_object_get(st, "initContainerStatuses"), oec);
-            if (!cs)
-                continue;
-        } else if (json_object_get(rule, "onPodConditions")) {
-            size_t a, b;
-            json_t *pc, *pat;
-            json_array_foreach(json_object_get(st, "conditions"), a, pc)
-            {
-                json_array_foreach(json_object_get(rule, "onPodConditions"), b, pat)
-                {
-                    if (!cond && !strcmp(vk_str(pc, "type"), vk_str(pat, "type")) &&
-                        !strcmp(vk_str(pc, "status"),
-                                *vk_str(pat, "status") ? vk_str(pat, "status") : "True"))
-                        cond = pc;
-                }
-            }
-            if (!cond)
-                continue;
-        } else {
-            continue;
-        }
-        if (!strcmp(action, "Ignore"))
-            return PFP_IGNORE;
-        if (!strcmp(action, "FailIndex"))
-            return PFP_FAIL_INDEX;
-        if (!strcmp(action, "Count"))
-            return PFP_COUNT;
-        if (!strcmp(action, "FailJob")) {
-            json_t *m = vk_meta(pod);
-            if (cs)
-                snprintf(msg, n,
-                         "Container %s for pod %s/%s failed with exit code %lld matching FailJob "
-                         "rule at index %zu",
-                         vk_str(cs, "name"), vk_str(m, "namespace"), vk_str(m, "name"),
-                         int_or(json_object_get(json_object_get(cs, "state"), "terminated"),
-                                "exitCode", 0),
-                         i);
-            else
-                snprintf(msg, n, "Pod %s/%s has condition %s matching FailJob rule at index %zu",
-                         vk_str(m, "namespace"), vk_str(m, "name"), vk_str(cond, "type"), i);
-            return PFP_FAIL_JOB;
-        }
-    }
-    return PFP_NONE;
-}
-
-static bool pfp_counts(enum pfp_action a)
-{
-    return a != PFP_IGNORE;
-}
-
-/* ---- index sets ("1,3-5" as kube writes completedIndexes) ---- */
-
-typedef struct ixset {
-    unsigned char *v;
-    long long n;
-} ixset;
-
-static void ix_parse(ixset *s, const char *str, long long n)
-{
-    s->n = n;
-    s->v = calloc((size_t)(n > 0 ? n : 1), 1);
-    if (!s->v || !str)
-        return;
-    const char *p = str;
-    while (*p) {
-        char *end;
-        long long a = strtoll(p, &end, 10), b = a;
-        if (end == p)
-            break;
-        p = end;
-        if (*p == '-') {
-            b = strtoll(p + 1, &end, 10);
-            p = end;
-        }
-        for (long long i = a < 0 ? 0 : a; i <= b && i < n; i++)
-            s->v[i] = 1;
-        if (*p == ',')
-            p++;
-        else if (*p)
-            break;
-    }
-}
-
-static long long ix_total(const ixset *s)
-{
-    long long t = 0;
-    for (long long i = 0; s->v && i < s->n; i++)
-        t += s->v[i];
-    return t;
-}
-
-static bool ix_has(const ixset *s, long long i)
-{
-    return s->v && i >= 0 && i < s->n && s->v[i];
-}
-
-static json_t *ix_format(const ixset *s)
-{
-    size_t cap = 64, len = 0;
-    char *out = malloc(cap);
-    if (!out)
-        return json_string("");
-    out[0] = 0;
-    for (long long i = 0; s->v && i < s->n;) {
-        if (!s->v[i]) {
-            i++;
-            continue;
-        }
-        long long j = i;
-        while (j + 1 < s->n && s->v[j + 1])
-            j++;
-        char part[48];
-        if (j == i)
-            snprintf(part, sizeof part, "%s%lld", len ? "," : "", i);
-        else
-            snprintf(part, sizeof part, "%s%lld%c%lld", len ? "," : "", i, j == i + 1 ? ',' : '-',
-                     j);
-        size_t pl = strlen(part);
-        if (len + pl + 1 > cap) {
-            char *g = realloc(out, cap = (len + pl + 1) * 2);
-            if (!g)
-                break;
-            out = g;
-        }
-        memcpy(out + len, part, pl + 1);
-        len += pl;
-        i = j + 1;
-    }
-    json_t *r = json_string(out);
-    free(out);
-    return r;
+    return a != VK_PFP_IGNORE;
 }
 
 /* ---- expectations ---- */
@@ -881,7 +655,7 @@ typedef struct sync {
     json_t *unc_s, *unc_f; /* arrays of uids in status.uncountedTerminatedPods */
     long long active, ready, terminating, succeeded, failed;
     json_t *finished; /* the finishing condition, or NULL */
-    ixset succ, prev_succ, fail;
+    vk_ixset succ, prev_succ, fail;
     bool has_fail;
     long long requeue_ms;
 } jsync;
@@ -983,14 +757,14 @@ static size_t pods_for_removal(jsync *x, const json_t **act, size_t nact, size_t
     if (x->indexed) {
         /* Sorted by index; within an index keep the best ranked (the last by rank). */
         for (size_t i = 0; i < nact; i++) {
-            int ix = completion_index(act[i]);
+            int ix = vk_job_completion_index(act[i]);
             if (ix < 0 || ix >= x->completions) {
                 out[nrm++] = act[i];
                 continue;
             }
             size_t same = 0, best = i;
             for (size_t k = 0; k < nact; k++)
-                if (completion_index(act[k]) == ix) {
+                if (vk_job_completion_index(act[k]) == ix) {
                     same++;
                     if (cmp_removal(&act[k], &act[best]) > 0)
                         best = k;
@@ -1013,23 +787,6 @@ static size_t pods_for_removal(jsync *x, const json_t **act, size_t nact, size_t
     return nrm;
 }
 
-/* Seconds of pod failure backoff left (kube's getRemainingTimeForFailuresCount). */
-static long long backoff_left(time_t now, long long failures, time_t last)
-{
-    if (failures <= 0)
-        return 0;
-    long long d = BACKOFF_S;
-    for (long long i = 1; i < failures; i++) {
-        d *= 2;
-        if (d >= BACKOFF_MAX_S) {
-            d = BACKOFF_MAX_S;
-            break;
-        }
-    }
-    long long since = (long long)(now - last);
-    return d < since ? 0 : d - since;
-}
-
 /* kube's newBackoffRecord from the newly finished pods. */
 static void update_backoff(jsync *x, const json_t **succ, size_t ns, const json_t **fail, size_t nf)
 {
@@ -1041,19 +798,19 @@ static void update_backoff(jsync *x, const json_t **succ, size_t ns, const json_
         return;
     time_t last_success = 0, last_fail = 0;
     for (size_t i = 0; i < ns; i++)
-        if (finished_time(succ[i]) > last_success)
-            last_success = finished_time(succ[i]);
+        if (vk_job_pod_finished_time(succ[i]) > last_success)
+            last_success = vk_job_pod_finished_time(succ[i]);
     if (!ns) {
         for (size_t i = 0; i < nf; i++)
-            if (finished_time(fail[i]) > last_fail)
-                last_fail = finished_time(fail[i]);
+            if (vk_job_pod_finished_time(fail[i]) > last_fail)
+                last_fail = vk_job_pod_finished_time(fail[i]);
         n += (long long)nf;
         last = last_fail;
     } else {
         n = 0;
         last = 0;
         for (size_t i = 0; i < nf; i++) {
-            time_t t = finished_time(fail[i]);
+            time_t t = vk_job_pod_finished_time(fail[i]);
             if (t > last_success) {
                 n++;
                 if (t > last)
@@ -1099,8 +856,8 @@ static bool index_failed(jsync *x, const json_t *pod)
     bool counted = true;
     if (json_object_get(x->spec, "podFailurePolicy")) {
         char msg[8];
-        enum pfp_action a = pfp_match(x->spec, pod, msg, sizeof msg);
-        if (a == PFP_FAIL_INDEX)
+        enum vk_pfp_action a = vk_job_pfp_match(x->spec, pod, msg, sizeof msg);
+        if (a == VK_PFP_FAIL_INDEX)
             return true;
         counted = pfp_counts(a);
     }
@@ -1116,7 +873,7 @@ static void delayed_per_index(jsync *x, const json_t **out)
         jpod *jp = &x->pods[i];
         if (!jp->fin || jp->rm_pending || !valid_index(x, jp->ix) || !pod_failed(jp->p, x->spec))
             continue;
-        if (ix_has(&x->succ, jp->ix) || ix_has(&x->fail, jp->ix))
+        if (vk_ixset_has(&x->succ, jp->ix) || vk_ixset_has(&x->fail, jp->ix))
             continue;
         bool active_ix = false;
         for (size_t k = 0; k < x->n; k++)
@@ -1125,7 +882,7 @@ static void delayed_per_index(jsync *x, const json_t **out)
             continue;
         const json_t *prev = out[jp->ix];
         if (!prev || (annotation_int(prev, FAILURES_KEY) <= annotation_int(jp->p, FAILURES_KEY) &&
-                      finished_time(jp->p) >= finished_time(prev)))
+                      vk_job_pod_finished_time(jp->p) >= vk_job_pod_finished_time(prev)))
             out[jp->ix] = jp->p;
     }
 }
@@ -1198,7 +955,7 @@ static void collect_pods(jsync *x, const json_t *sel_obj)
                      .uid = uid,
                      .fin = has_tracking(pod) || adopted,
                      .rm_pending = json_object_get(c->rmfin, uid) != NULL,
-                     .ix = completion_index(pod)};
+                     .ix = vk_job_completion_index(pod)};
     }
     vk_selector_free(sel);
 }
@@ -1221,11 +978,11 @@ static void delete_job_pods(jsync *x, const json_t **pods, size_t n)
 /* kube's firstPendingIndexes. */
 static size_t pending_indexes(jsync *x, long long count, int *out)
 {
-    ixset non = {calloc((size_t)(x->completions > 0 ? x->completions : 1), 1), x->completions};
+    vk_ixset non = {calloc((size_t)(x->completions > 0 ? x->completions : 1), 1), x->completions};
     if (!non.v)
         return 0;
     for (long long i = 0; i < x->completions; i++)
-        non.v[i] = ix_has(&x->succ, i) || ix_has(&x->fail, i);
+        non.v[i] = vk_ixset_has(&x->succ, i) || vk_ixset_has(&x->fail, i);
     for (size_t i = 0; i < x->n; i++) {
         const json_t *p = x->pods[i].p;
         bool counts =
@@ -1281,8 +1038,8 @@ static void manage(jsync *x, const json_t **act, size_t nact)
         return;
     if (!x->per_index) {
         json_t *rec = json_object_get(c->backoff, x->uid);
-        long long left = backoff_left(x->now, json_integer_value(json_array_get(rec, 0)),
-                                      (time_t)json_integer_value(json_array_get(rec, 1)));
+        long long left = vk_job_backoff_left(x->now, json_integer_value(json_array_get(rec, 0)),
+                                             (time_t)json_integer_value(json_array_get(rec, 1)));
         if (left > 0) {
             if (!x->requeue_ms || left * 1000 < x->requeue_ms)
                 x->requeue_ms = left * 1000;
@@ -1329,14 +1086,15 @@ static void manage(jsync *x, const json_t **act, size_t nact)
                 long long g = prev ? annotation_int(prev, IGNORED_KEY) : 0;
                 if (prev) {
                     char msg[8];
-                    if (pfp_counts(pfp_match(x->spec, prev, msg, sizeof msg)))
+                    if (pfp_counts(vk_job_pfp_match(x->spec, prev, msg, sizeof msg)))
                         f++;
                     else
                         g++;
                 }
-                long long left = prev ? backoff_left(x->now, annotation_int(prev, FAILURES_KEY) + 1,
-                                                     finished_time(prev))
-                                      : 0;
+                long long left =
+                    prev ? vk_job_backoff_left(x->now, annotation_int(prev, FAILURES_KEY) + 1,
+                                               vk_job_pod_finished_time(prev))
+                         : 0;
                 if (left > 0) {
                     if (min_left < 0 || left < min_left)
                         min_left = left;
@@ -1418,7 +1176,7 @@ static void track(jsync *x)
         json_array_append(rm, (json_t *)jp->p);
         if (!strcmp(phase_of(jp->p), "Succeeded") && !in_array(x->unc_f, jp->uid)) {
             if (x->indexed) {
-                if (valid_index(x, jp->ix) && !ix_has(&x->prev_succ, jp->ix))
+                if (valid_index(x, jp->ix) && !vk_ixset_has(&x->prev_succ, jp->ix))
                     new_ix++;
             } else if (!in_array(x->unc_s, jp->uid)) {
                 json_array_append_new(x->unc_s, json_string(jp->uid));
@@ -1426,7 +1184,7 @@ static void track(jsync *x)
         } else if (failed || failing) {
             if (!in_array(x->unc_f, jp->uid) && (!x->indexed || valid_index(x, jp->ix))) {
                 char msg[8];
-                if (pfp_counts(pfp_match(x->spec, jp->p, msg, sizeof msg)))
+                if (pfp_counts(vk_job_pfp_match(x->spec, jp->p, msg, sizeof msg)))
                     json_array_append_new(x->unc_f, json_string(jp->uid));
             }
         }
@@ -1438,10 +1196,10 @@ static void track(jsync *x)
     }
     free(delayed);
     if (x->indexed) {
-        json_object_set_new(st, "completedIndexes", ix_format(&x->succ));
-        json_object_set_new(st, "succeeded", json_integer(ix_total(&x->succ)));
+        json_object_set_new(st, "completedIndexes", vk_ixset_format(&x->succ));
+        json_object_set_new(st, "succeeded", json_integer(vk_ixset_total(&x->succ)));
         if (x->has_fail)
-            json_object_set_new(st, "failedIndexes", ix_format(&x->fail));
+            json_object_set_new(st, "failedIndexes", vk_ixset_format(&x->fail));
         else
             json_object_del(st, "failedIndexes");
     }
@@ -1602,7 +1360,7 @@ static int sync_job(vk_job_ctl *c, const char *ns, const char *name)
         if (pod_failed(jp->p, spec) && !in_array(x.unc_f, jp->uid)) {
             nfail[nnf++] = jp->p;
             char msg[8];
-            ignored_new += !pfp_counts(pfp_match(spec, jp->p, msg, sizeof msg));
+            ignored_new += !pfp_counts(vk_job_pfp_match(spec, jp->p, msg, sizeof msg));
         }
     }
     x.active = (long long)nact;
@@ -1628,7 +1386,7 @@ static int sync_job(vk_job_ctl *c, const char *ns, const char *name)
         } else if (json_object_get(spec, "podFailurePolicy")) {
             for (size_t i = 0; i < x.n && !x.finished; i++)
                 if (pod_failed(x.pods[i].p, spec) &&
-                    pfp_match(spec, x.pods[i].p, msg, sizeof msg) == PFP_FAIL_JOB)
+                    vk_job_pfp_match(spec, x.pods[i].p, msg, sizeof msg) == VK_PFP_FAIL_JOB)
                     x.finished =
                         condition("FailureTarget", "True", "PodFailurePolicy", msg, x.nowts);
         }
@@ -1648,27 +1406,27 @@ static int sync_job(vk_job_ctl *c, const char *ns, const char *name)
         }
     }
     if (x.indexed) {
-        ix_parse(&x.prev_succ, vk_str(x.status, "completedIndexes"), x.completions);
-        ix_parse(&x.succ, vk_str(x.status, "completedIndexes"), x.completions);
+        vk_ixset_parse(&x.prev_succ, vk_str(x.status, "completedIndexes"), x.completions);
+        vk_ixset_parse(&x.succ, vk_str(x.status, "completedIndexes"), x.completions);
         for (size_t i = 0; i < x.n; i++)
             if (x.succ.v && x.pods[i].fin && valid_index(&x, x.pods[i].ix) &&
                 !strcmp(phase_of(x.pods[i].p), "Succeeded"))
                 x.succ.v[x.pods[i].ix] = 1;
-        x.succeeded = ix_total(&x.succ);
+        x.succeeded = vk_ixset_total(&x.succ);
         if (x.per_index) {
             x.has_fail = true;
-            ix_parse(&x.fail, vk_str(x.status, "failedIndexes"), x.completions);
+            vk_ixset_parse(&x.fail, vk_str(x.status, "failedIndexes"), x.completions);
             for (size_t i = 0; i < x.n; i++)
                 if (x.fail.v && x.pods[i].fin && valid_index(&x, x.pods[i].ix) &&
                     index_failed(&x, x.pods[i].p))
                     x.fail.v[x.pods[i].ix] = 1;
-            long long nf = ix_total(&x.fail);
+            long long nf = vk_ixset_total(&x.fail);
             json_t *mfi = json_object_get(spec, "maxFailedIndexes");
             if (!x.finished && json_is_integer(mfi) && nf > json_integer_value(mfi))
                 x.finished = condition(
                     "FailureTarget", "True", "MaxFailedIndexesExceeded",
                     "Job has exceeded the specified maximal number of failed indexes", x.nowts);
-            else if (!x.finished && nf > 0 && nf + ix_total(&x.succ) >= x.completions)
+            else if (!x.finished && nf > 0 && nf + vk_ixset_total(&x.succ) >= x.completions)
                 x.finished = condition("FailureTarget", "True", "FailedIndexes",
                                        "Job has failed indexes", x.nowts);
         }
@@ -1678,21 +1436,21 @@ static int sync_job(vk_job_ctl *c, const char *ns, const char *name)
         json_t *rule;
         json_array_foreach(rules, ri, rule)
         {
-            if (x.finished || !ix_total(&x.succ))
+            if (x.finished || !vk_ixset_total(&x.succ))
                 break;
             json_t *sc = json_object_get(rule, "succeededCount");
             bool met = false;
             if (json_is_string(json_object_get(rule, "succeededIndexes"))) {
-                ixset req;
-                ix_parse(&req, vk_str(rule, "succeededIndexes"), x.completions);
-                long long need = ix_total(&req), have = 0;
+                vk_ixset req;
+                vk_ixset_parse(&req, vk_str(rule, "succeededIndexes"), x.completions);
+                long long need = vk_ixset_total(&req), have = 0;
                 for (long long i = 0; req.v && i < req.n; i++)
-                    have += req.v[i] && ix_has(&x.succ, i);
+                    have += req.v[i] && vk_ixset_has(&x.succ, i);
                 met = need > 0 &&
                       (have == need || (json_is_integer(sc) && have >= json_integer_value(sc)));
                 free(req.v);
             } else if (json_is_integer(sc)) {
-                met = ix_total(&x.succ) >= json_integer_value(sc);
+                met = vk_ixset_total(&x.succ) >= json_integer_value(sc);
             }
             if (met) {
                 char msg[64];
