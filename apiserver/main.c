@@ -17,6 +17,7 @@
 #include "controllers/deployment.h"
 #include "controllers/endpoints.h"
 #include "controllers/gc.h"
+#include "controllers/job.h"
 #include "controllers/namespace.h"
 #include "controllers/nodesim.h"
 #include "controllers/nsdefaults.h"
@@ -123,6 +124,7 @@ typedef struct controllers {
     vk_endpoints_ctl *endpoints;
     vk_daemonset_ctl *daemonsets;
     vk_disruption_ctl *disruption;
+    vk_job_ctl *jobs;
     vk_nodesim *nodesim;
     vk_scheduler *scheduler;
 } controllers;
@@ -141,6 +143,7 @@ static void stop_controllers(void *ud)
     vk_endpoints_free(c->endpoints);
     vk_daemonset_free(c->daemonsets);
     vk_disruption_free(c->disruption);
+    vk_job_free(c->jobs);
     vk_replicaset_free(c->replicasets);
     vk_replicaset_free(c->rcs);
     vk_informer_free(c->rs_inf);
@@ -165,7 +168,8 @@ static int start_workloads(vk_server *s, controllers *c, int n)
         (rc = vk_deployment_start(s, c->rs_inf, &c->deployments)) ||
         (rc = vk_endpoints_start(s, c->pods, &c->endpoints)) ||
         (rc = vk_daemonset_start(s, c->pods, c->nodes, &c->daemonsets)) ||
-        (rc = vk_disruption_start(s, c->pods, &c->disruption)))
+        (rc = vk_disruption_start(s, c->pods, &c->disruption)) ||
+        (rc = vk_job_start(s, c->pods, &c->jobs)))
         return rc;
     if (n > 0 && ((rc = vk_nodesim_start(s, n, c->pods, &c->nodesim)) ||
                   (rc = vk_scheduler_start(s, c->pods, c->nodes, &c->scheduler))))

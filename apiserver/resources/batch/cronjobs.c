@@ -1,7 +1,9 @@
 /* batch/v1 CronJob: kube's defaults (SetDefaults_CronJob and the job template's pod
  * defaults), the most used rules of ValidateCronJob and the printer. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "apiserver/registry/common.h"
@@ -10,6 +12,7 @@
 #include "apiserver/resources/apps/workload.h"
 #include "apiserver/resources/rules.h"
 #include "apiserver/resources/core/pods.h"
+#include "common/cron.h"
 #include "common/timefmt.h"
 
 static json_t *job_spec(const json_t *obj)
@@ -27,7 +30,65 @@ static void defaults(json_t *obj)
     vk_pod_template_defaults(vk_child(vk_child(vk_child(spec, "jobTemplate"), "spec"), "template"));
 }
 
-static void validate(vk_ctx *c, const json_t *obj, vk_errlist *e)
+/* kube's validateScheduleFormat and validateTimeZone: the schedule parses as the
+ * controller reads it (common/cron), TZ in it only when it was there before, the zone
+ * is one of the tz database. */
+static void validate_schedule(vk_errlist *e, const json_t *spec, bool allow_tz)
+{
+    json_t *sv = json_object_get(spec, "schedule"), *tzv = json_object_get(spec, "timeZone");
+    const char *sched = json_string_value(sv);
+    char err[400];
+    if (sched && *sched) {
+        vk_cron cron;
+        if (vk_cron_parse(sched, NULL, &cron, err, sizeof err))
+            vk_err_invalid(e, "spec.schedule", sv, err);
+        else
+            vk_cron_free(&cron);
+        if (allow_tz && strstr(sched, "TZ") && tzv && !json_is_null(tzv))
+            vk_err_invalid(e, "spec.schedule", sv,
+                           "cannot use both timeZone field and TZ or CRON_TZ in schedule");
+        else if (!allow_tz && strstr(sched, "TZ"))
+            vk_err_invalid(e, "spec.schedule", sv,
+                           "cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
+    }
+    const char *tz = json_string_value(tzv);
+    if (!tz)
+        return;
+    if (!*tz) {
+        vk_err_invalid(e, "spec.timeZone", tzv, "timeZone must be nil or non-empty string");
+        return;
+    }
+    /* IANA names: components of [A-Za-z.-_0-9+], 1 to 14 long, not "." "..", no leading
+     * "-". */
+    for (const char *p = tz;;) {
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        bool ok = n >= 1 && n <= 14 && *p != '-' && !(n == 1 && *p == '.') &&
+                  !(n == 2 && !strncmp(p, "..", 2));
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isalnum((unsigned char)p[i]) || strchr(".-_+", p[i]);
+        if (!ok) {
+            snprintf(err, sizeof err, "unknown time zone %s", tz);
+            vk_err_invalid(e, "spec.timeZone", tzv, err);
+            return;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    if (!strcasecmp(tz, "Local")) {
+        vk_err_invalid(e, "spec.timeZone", tzv,
+                       "timeZone must be an explicit time zone as defined in "
+                       "https://www.iana.org/time-zones");
+        return;
+    }
+    vk_tz *zone = vk_tz_load(NULL, tz, err, sizeof err);
+    if (!zone)
+        vk_err_invalid(e, "spec.timeZone", tzv, err);
+    vk_tz_free(zone);
+}
+
+static void validate_common(vk_ctx *c, const json_t *obj, vk_errlist *e)
 {
     json_t *spec = json_object_get(obj, "spec");
     const char *sched = json_string_value(json_object_get(spec, "schedule"));
@@ -52,9 +113,18 @@ static void validate(vk_ctx *c, const json_t *obj, vk_errlist *e)
                         "valid values: \"OnFailure\", \"Never\"");
 }
 
+static void validate(vk_ctx *c, const json_t *obj, vk_errlist *e)
+{
+    validate_common(c, obj, e);
+    validate_schedule(e, json_object_get(obj, "spec"), false);
+}
+
+/* A schedule that had TZ may keep it (kube's AllowTZInSchedule for updates). */
 static void validate_update(vk_ctx *c, const json_t *obj, const json_t *old, vk_errlist *e)
 {
-    validate(c, obj, e);
+    validate_common(c, obj, e);
+    const char *was = json_string_value(json_object_get(json_object_get(old, "spec"), "schedule"));
+    validate_schedule(e, json_object_get(obj, "spec"), was && strstr(was, "TZ"));
 }
 
 static json_t *cell_schedule(const json_t *o)
