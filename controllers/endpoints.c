@@ -10,8 +10,11 @@
  * labelled kubernetes.io/service-name and managed-by endpointslice-controller.k8s.io)
  * gets the same endpoints with kube's ready/serving/terminating conditions. Both are
  * written only when they change. A Service without a selector is left to its owner
- * (the kubernetes Service's endpoints are the server's). Not yet: slices over 100
- * endpoints, dual stack, topology hints, EndpointSlice mirroring. */
+ * (the kubernetes Service's endpoints are the server's), except that its Endpoints,
+ * written by someone else, are mirrored into EndpointSlices as kube's
+ * endpointslicemirroring controller does (owned by the Endpoints; not those labelled
+ * endpointslice.kubernetes.io/skip-mirror). Not yet: slices over 100 endpoints, dual
+ * stack, topology hints. */
 #include "controllers/endpoints.h"
 
 #include <errno.h>
@@ -31,7 +34,7 @@
 struct vk_endpoints_ctl {
     vk_server *s;
     const vk_resource *svc_res, *ep_res, *slice_res;
-    vk_informer *services, *pods;
+    vk_informer *services, *pods, *eps;
     vk_controller *ctl;
     json_t *creating; /* Service keys whose EndpointSlice create is in flight */
     bool stopping;
@@ -178,6 +181,146 @@ static void write_fields(vk_endpoints_ctl *c, const char *svc_key, const vk_reso
     vk_registry_edit(c->s, res, ns, name, apply_fields, sd, fields_done, sd);
 }
 
+/* ---- EndpointSlice mirroring (kube's endpointslicemirroring controller) ---- */
+
+#define MIRROR_MANAGER "endpointslicemirroring-controller.k8s.io"
+
+typedef struct mirrored {
+    const char *service;
+    json_t *found; /* [slices] */
+} mirrored;
+
+static int find_mirrored(void *ud, const vk_kv *kv)
+{
+    mirrored *m = ud;
+    json_t *obj = json_loadb(kv->val, kv->val_len, 0, NULL);
+    json_t *labels = json_object_get(vk_meta(obj), "labels");
+    if (!strcmp(vk_str(labels, "kubernetes.io/service-name"), m->service) &&
+        !strcmp(vk_str(labels, "endpointslice.kubernetes.io/managed-by"), MIRROR_MANAGER))
+        json_array_append(m->found, obj);
+    json_decref(obj);
+    return 0;
+}
+
+static json_t *mirror_endpoint(const json_t *addr, bool ready)
+{
+    json_t *e = json_pack("{s:[s], s:{s:b}}", "addresses", vk_str(addr, "ip"), "conditions",
+                          "ready", ready);
+    static const char *const copied[] = {"hostname", "nodeName", "targetRef"};
+    for (size_t i = 0; i < 3; i++)
+        if (json_object_get(addr, copied[i]))
+            json_object_set(e, copied[i], json_object_get(addr, copied[i]));
+    return e;
+}
+
+/* The slices a subset of a custom Endpoints becomes: its ports, its addresses (ready)
+ * and not-ready addresses, one slice per address family. */
+static void mirror_subset(const json_t *subset, json_t *out)
+{
+    static const char *const families[] = {"IPv4", "IPv6"};
+    for (int f = 0; f < 2; f++) {
+        json_t *eps = json_array();
+        static const char *const lists[] = {"addresses", "notReadyAddresses"};
+        for (int l = 0; l < 2; l++) {
+            size_t i;
+            json_t *a;
+            json_array_foreach(json_object_get(subset, lists[l]), i, a)
+            {
+                if ((strchr(vk_str(a, "ip"), ':') != NULL) == (f == 1))
+                    json_array_append_new(eps, mirror_endpoint(a, l == 0));
+            }
+        }
+        if (!json_array_size(eps)) {
+            json_decref(eps);
+            continue;
+        }
+        json_t *ports = json_array();
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(subset, "ports"), i, p)
+        {
+            json_t *port = json_pack("{s:O, s:s}", "port", json_object_get(p, "port"), "protocol",
+                                     *vk_str(p, "protocol") ? vk_str(p, "protocol") : "TCP");
+            if (*vk_str(p, "name"))
+                json_object_set(port, "name", json_object_get(p, "name"));
+            if (json_object_get(p, "appProtocol"))
+                json_object_set(port, "appProtocol", json_object_get(p, "appProtocol"));
+            json_array_append_new(ports, port);
+        }
+        json_array_append_new(out, json_pack("{s:s, s:o, s:o}", "addressType", families[f],
+                                             "endpoints", eps, "ports", ports));
+    }
+}
+
+/* A Service without a selector: its Endpoints, written by someone else, mirrored into
+ * EndpointSlices owned by the Endpoints (unless it is labelled skip-mirror). */
+static int mirror(vk_endpoints_ctl *c, const char *key, const char *ns, const char *name)
+{
+    json_t *ep = read_object(c, c->ep_res, ns, name);
+    json_t *want = json_array();
+    json_t *labels = json_object_get(vk_meta(ep), "labels");
+    if (ep && strcmp(vk_str(labels, "endpointslice.kubernetes.io/skip-mirror"), "true")) {
+        size_t i;
+        json_t *sub;
+        json_array_foreach(json_object_get(ep, "subsets"), i, sub) mirror_subset(sub, want);
+    }
+    char prefix[VK_KEY_MAX];
+    int plen = vk_key_prefix(prefix, sizeof prefix, vk_resource_id(c->slice_res), ns);
+    mirrored m = {name, json_array()};
+    vk_list_opts o = {.prefix = prefix, .prefix_len = plen > 0 ? (size_t)plen : 0};
+    vk_list_info info = {0};
+    if (plen > 0)
+        vk_store_list(c->s->store, &o, find_mirrored, &m, &info);
+    size_t nwant = json_array_size(want), nhave = json_array_size(m.found), i;
+    for (i = 0; i < nwant && i < nhave; i++) {
+        json_t *w = json_array_get(want, i), *h = json_array_get(m.found, i);
+        bool same = true;
+        const char *k;
+        json_t *v;
+        json_object_foreach(w, k, v) same = same && json_equal(v, json_object_get(h, k));
+        if (!same)
+            write_fields(c, key, c->slice_res, ns, vk_str(vk_meta(h), "name"), json_incref(w));
+    }
+    for (; i < nhave; i++)
+        vk_registry_delete(c->s, c->slice_res, ns,
+                           vk_str(vk_meta(json_array_get(m.found, i)), "name"), written, c);
+    if (nwant > nhave && !json_object_get(c->creating, key)) {
+        char gen[300];
+        snprintf(gen, sizeof gen, "%s-", name);
+        json_t *sl = json_is_object(labels) ? json_deep_copy(labels) : json_object();
+        json_object_set_new(sl, "kubernetes.io/service-name", json_string(name));
+        json_object_set_new(sl, "endpointslice.kubernetes.io/managed-by",
+                            json_string(MIRROR_MANAGER));
+        json_t *obj = json_deep_copy(json_array_get(want, nhave));
+        json_object_set_new(obj, "metadata",
+                            json_pack("{s:s, s:o, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}",
+                                      "generateName", gen, "labels", sl, "ownerReferences",
+                                      "apiVersion", "v1", "kind", "Endpoints", "name", name, "uid",
+                                      vk_str(vk_meta(ep), "uid"), "controller", 1,
+                                      "blockOwnerDeletion", 1));
+        set_data *sd = calloc(1, sizeof *sd);
+        if (sd) {
+            sd->c = c;
+            snprintf(sd->key, sizeof sd->key, "%s", key);
+            json_object_set_new(c->creating, key, json_true());
+            vk_registry_create(c->s, c->slice_res, ns, obj, false, slice_created, sd);
+        }
+        json_decref(obj);
+    }
+    /* The slice a selector made before it was removed goes (kube's endpointslice
+     * controller keeps none for a Service without one). */
+    find_ctx f = {name, NULL};
+    if (plen > 0)
+        vk_store_list(c->s->store, &o, find_slice, &f, &info);
+    if (f.found)
+        vk_registry_delete(c->s, c->slice_res, ns, vk_str(vk_meta(f.found), "name"), written, c);
+    json_decref(f.found);
+    json_decref(m.found);
+    json_decref(want);
+    json_decref(ep);
+    return 0;
+}
+
 static int reconcile(void *ud, const char *key)
 {
     vk_endpoints_ctl *c = ud;
@@ -199,7 +342,7 @@ static int reconcile(void *ud, const char *key)
         return 0;
     }
     if (!json_object_size(selector))
-        return 0;
+        return mirror(c, key, ns, name);
     json_t *text = vk_label_selector_format(selector);
     vk_selector *sel = NULL;
     char err[256];
@@ -414,12 +557,16 @@ int vk_endpoints_start(vk_server *s, vk_informer *pods, vk_endpoints_ctl **out)
                             .pods = pods,
                             .creating = json_object()};
     int rc = vk_informer_start(s, c->svc_res, &c->services);
+    if (!rc)
+        rc = vk_informer_start(s, c->ep_res, &c->eps);
     if (!rc && !(c->ctl = vk_controller_new(s, "endpoints", reconcile, c)))
         rc = -ENOMEM;
     if (!rc)
         rc = vk_informer_subscribe(c->services, svc_changed, c);
     if (!rc)
         rc = vk_informer_subscribe(pods, pod_changed, c);
+    if (!rc)
+        rc = vk_informer_subscribe(c->eps, svc_changed, c); /* an Endpoints: its Service */
     if (rc) {
         vk_endpoints_free(c);
         return rc;
@@ -438,6 +585,7 @@ void vk_endpoints_free(vk_endpoints_ctl *c)
     c->stopping = true;
     vk_controller_free(c->ctl);
     vk_informer_free(c->services);
+    vk_informer_free(c->eps);
     json_decref(c->creating);
     free(c);
 }
