@@ -14,7 +14,8 @@
  *  - a paused Deployment only follows spec.replicas, old ReplicaSets beyond
  *    revisionHistoryLimit are deleted, and the status is written with kube's Available
  *    and Progressing conditions and ScalingReplicaSet events.
- * Not yet: adoption of orphan ReplicaSets, the NewReplicaSetCreated progress reason,
+ * Orphan ReplicaSets its selector matches are adopted, and its own it no longer matches
+ * released (kube's ControllerRefManager). Not yet: the NewReplicaSetCreated progress reason,
  * proportional scaling of several active ReplicaSets, progressDeadlineSeconds
  * timeouts (ProgressDeadlineExceeded), rollback through spec.rollbackTo (kubectl's
  * rollout undo works: it writes the old template back). */
@@ -215,6 +216,92 @@ static void status_done(void *ud, int err, const char *json, size_t len, json_t 
     free(sd);
 }
 
+/* ---- adoption (kube's ControllerRefManager for ReplicaSets) ---- */
+
+typedef struct claim {
+    char rs_uid[64];
+    json_t *ref; /* the controller reference to add; NULL: remove owner_uid's */
+    char owner_uid[64];
+} claim;
+
+static void apply_claim(void *ud, json_t *rs)
+{
+    claim *cl = ud;
+    json_t *meta = vk_meta(rs);
+    if (strcmp(vk_str(meta, "uid"), cl->rs_uid))
+        return; /* another ReplicaSet now has that name */
+    json_t *refs = json_object_get(meta, "ownerReferences");
+    if (cl->ref) {
+        if (vk_controller_ref(rs))
+            return; /* someone else adopted it first */
+        if (!json_is_array(refs))
+            json_object_set_new(meta, "ownerReferences", refs = json_array());
+        json_array_append(refs, cl->ref);
+        return;
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(refs, i, r)
+    {
+        if (!strcmp(vk_str(r, "uid"), cl->owner_uid)) {
+            json_array_remove(refs, i);
+            break;
+        }
+    }
+    if (!json_array_size(refs))
+        json_object_del(meta, "ownerReferences");
+}
+
+static void claimed(void *ud, int err, const char *json, size_t len, json_t *status)
+{
+    claim *cl = ud;
+    json_decref(cl->ref);
+    free(cl);
+}
+
+/* Adopts the orphan ReplicaSets of ns that d's selector matches and releases its own
+ * that it no longer matches. true when it wrote (the next look sees the result). */
+static bool claim_sets(vk_deployment_ctl *c, const json_t *d, const char *ns)
+{
+    json_t *text = vk_label_selector_format(json_object_get(spec(d), "selector"));
+    vk_selector *sel = NULL;
+    char err[256];
+    if (json_string_length(text))
+        vk_label_selector_parse(json_string_value(text), &sel, err, sizeof err);
+    json_decref(text);
+    if (!sel)
+        return false;
+    const char *uid = vk_str(vk_meta(d), "uid");
+    bool wrote = false;
+    const char *k;
+    json_t *rs;
+    json_object_foreach((json_t *)vk_informer_items(c->sets), k, rs)
+    {
+        json_t *meta = vk_meta(rs);
+        if (strcmp(vk_str(meta, "namespace"), ns) || json_object_get(meta, "deletionTimestamp"))
+            continue;
+        const json_t *ref = vk_controller_ref(rs);
+        bool matches = vk_selector_match_labels(sel, json_object_get(meta, "labels"));
+        bool adopt = !ref && matches;
+        bool release = ref && !strcmp(vk_str(ref, "uid"), uid) && !matches;
+        if (!adopt && !release)
+            continue;
+        claim *cl = calloc(1, sizeof *cl);
+        if (!cl)
+            continue;
+        snprintf(cl->rs_uid, sizeof cl->rs_uid, "%s", vk_str(meta, "uid"));
+        snprintf(cl->owner_uid, sizeof cl->owner_uid, "%s", uid);
+        if (adopt)
+            cl->ref = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "apiVersion", "apps/v1", "kind",
+                                "Deployment", "name", vk_str(vk_meta(d), "name"), "uid", uid,
+                                "controller", 1, "blockOwnerDeletion", 1);
+        vk_registry_edit(c->s, c->rs_res, ns, vk_str(meta, "name"), apply_claim, cl, claimed, cl);
+        wrote = true;
+    }
+    vk_selector_free(sel);
+    return wrote;
+}
+
 /* ---- reconcile ---- */
 
 static int reconcile(void *ud, const char *key)
@@ -228,6 +315,8 @@ static int reconcile(void *ud, const char *key)
     const json_t *d = vk_informer_get(c->deps, ns, slash + 1);
     if (!d || json_object_get(vk_meta(d), "deletionTimestamp"))
         return 0;
+    if (claim_sets(c, d, ns))
+        return 0; /* the ReplicaSets' changes bring it back */
     const char *uid = vk_str(vk_meta(d), "uid");
     json_t *ds = spec(d);
     long long replicas = json_object_get(ds, "replicas") ? ival(ds, "replicas") : 1;
@@ -531,8 +620,19 @@ static void rs_changed(void *ud, const json_t *old, const json_t *obj)
     if (asked && (!obj || json_equal(json_object_get(spec(obj), "replicas"), asked)))
         json_object_del(c->scaling, vk_str(vk_meta(rs), "uid"));
     const json_t *ref = vk_controller_ref(rs);
-    if (ref && !strcmp(vk_str(ref, "kind"), "Deployment"))
-        enqueue(c, vk_str(vk_meta(rs), "namespace"), vk_str(ref, "name"));
+    const char *ns = vk_str(vk_meta(rs), "namespace");
+    if (ref && !strcmp(vk_str(ref, "kind"), "Deployment")) {
+        enqueue(c, ns, vk_str(ref, "name"));
+        return;
+    }
+    /* An orphan: the Deployments that may adopt it. */
+    const char *k;
+    json_t *d;
+    json_object_foreach((json_t *)vk_informer_items(c->deps), k, d)
+    {
+        if (!ref && obj && !strcmp(vk_str(vk_meta(d), "namespace"), ns))
+            enqueue(c, ns, vk_str(vk_meta(d), "name"));
+    }
 }
 
 int vk_deployment_start(vk_server *s, vk_informer *replicasets, vk_deployment_ctl **out)

@@ -307,14 +307,6 @@ static int mirror(vk_endpoints_ctl *c, const char *key, const char *ns, const ch
         }
         json_decref(obj);
     }
-    /* The slice a selector made before it was removed goes (kube's endpointslice
-     * controller keeps none for a Service without one). */
-    find_ctx f = {name, NULL};
-    if (plen > 0)
-        vk_store_list(c->s->store, &o, find_slice, &f, &info);
-    if (f.found)
-        vk_registry_delete(c->s, c->slice_res, ns, vk_str(vk_meta(f.found), "name"), written, c);
-    json_decref(f.found);
     json_decref(m.found);
     json_decref(want);
     json_decref(ep);

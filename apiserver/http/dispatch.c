@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "apiserver/auth/authn.h"
+#include "apiserver/auth/satoken.h"
 #include "apiserver/auth/impersonate.h"
 #include "apiserver/auth/rbac.h"
 #include "apiserver/discovery.h"
@@ -175,7 +176,11 @@ void vk_dispatch(vk_server *s, vk_req *r)
     r->on_done = on_done;
     add_common_headers(r);
 
-    int rc = vk_authenticate(r, s->tokens);
+    /* kube's order: the client certificate, then bearer tokens (service account
+     * tokens, then the static ones). */
+    int rc = !(r->conn && r->conn->cert_user) && vk_sa_authenticate(s, r)
+                 ? 0
+                 : vk_authenticate(r, s->tokens);
     if (rc) {
         vk_send_status(r, vk_status_new(401, "Unauthorized", "Unauthorized", NULL));
         return;

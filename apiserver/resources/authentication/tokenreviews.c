@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "apiserver/auth/authn.h"
+#include "apiserver/auth/satoken.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/resources/rules.h"
 #include "apiserver/server.h"
@@ -25,6 +26,15 @@ static void review(vk_ctx *c, const vk_req *r, json_t *obj, vk_errlist *errs)
     }
     json_t *status = json_object();
     json_object_set_new(obj, "status", status);
+    json_t *sa_user, *sa_aud;
+    if (c->s && vk_sa_token_check(c->s, vk_str_at(obj, "spec.token"), asked, &sa_user, &sa_aud)) {
+        json_array_append_new(json_object_get(sa_user, "groups"),
+                              json_string("system:authenticated"));
+        json_object_set_new(status, "authenticated", json_true());
+        json_object_set_new(status, "user", sa_user);
+        json_object_set_new(status, "audiences", sa_aud);
+        return;
+    }
     const char *user, *uid;
     const char *const *groups;
     if (!meets) {
