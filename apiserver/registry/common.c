@@ -110,6 +110,8 @@ const char *vk_name_invalid(int rule, const char *name)
         if (strchr(name, '%'))
             return "may not contain '%'";
         return NULL;
+    case VK_NAME_OWN:
+        return NULL;
     default:
         return vk_is_dns1123_subdomain(name)
                    ? NULL

@@ -7,6 +7,7 @@
 #include "apiserver/server.h"
 
 /* The resource files, one declaration a line. */
+extern const vk_resource vk_res_clustertrustbundles;
 extern const vk_resource vk_res_configmaps;
 extern const vk_resource vk_res_customresourcedefinitions;
 extern const vk_resource vk_res_cronjobs;
@@ -48,6 +49,7 @@ extern const vk_resource vk_res_subjectaccessreviews;
 /* Resources with rules of their own, one line each (any order: discovery follows
  * kube's). */
 static const vk_resource *const written[] = {
+    &vk_res_clustertrustbundles,
     &vk_res_configmaps,
     &vk_res_customresourcedefinitions,
     &vk_res_endpoints,

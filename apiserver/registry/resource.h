@@ -182,6 +182,7 @@ enum vk_name_rule {
     VK_NAME_SUBDOMAIN,    /* most kinds */
     VK_NAME_LABEL,        /* namespaces */
     VK_NAME_PATH_SEGMENT, /* RBAC objects: anything a URL path segment can hold */
+    VK_NAME_OWN,          /* the kind's validate_create checks the name itself */
 };
 
 /* The storage id of a resource: FNV-1a of "group/plural", stable across versions and
