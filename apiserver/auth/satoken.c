@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "apiserver/auth/pki.h"
+#include "apiserver/http/status.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/server.h"
 #include "common/buf.h"
@@ -336,4 +337,61 @@ bool vk_sa_authenticate(vk_server *s, vk_req *r)
     json_decref(user);
     json_decref(aud);
     return g != NULL;
+}
+
+/* ---- OIDC discovery (kube's ServiceAccountIssuerDiscovery) ---- */
+
+/* The public key as a JWK (kube's keys are EC P-256 here). */
+static json_t *jwk(EVP_PKEY *k)
+{
+    BIGNUM *x = NULL, *y = NULL;
+    json_t *out = NULL;
+    unsigned char xb[32], yb[32];
+    char *kid = key_id(k);
+    if (kid && EVP_PKEY_get_bn_param(k, "qx", &x) && EVP_PKEY_get_bn_param(k, "qy", &y) &&
+        BN_bn2binpad(x, xb, 32) == 32 && BN_bn2binpad(y, yb, 32) == 32) {
+        char *xs = b64url(xb, 32), *ys = b64url(yb, 32);
+        if (xs && ys)
+            out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "use", "sig", "kty", "EC", "kid",
+                            kid, "crv", "P-256", "alg", "ES256", "x", xs, "y", ys);
+        free(xs);
+        free(ys);
+    }
+    BN_free(x);
+    BN_free(y);
+    free(kid);
+    return out;
+}
+
+void vk_oidc_handle(vk_req *r)
+{
+    vk_server *s = r->conn->server;
+    if (strcmp(r->method, "GET")) {
+        vk_send_error(r, 405, "MethodNotAllowed", "the method is not allowed");
+        return;
+    }
+    json_t *doc;
+    const char *ctype;
+    if (!strncmp(r->path, "/openid/v1/jwks", 15)) {
+        json_t *key = jwk(vk_pki_sa_key(s->pki));
+        doc = json_pack("{s:[o?]}", "keys", key);
+        ctype = "application/jwk-set+json";
+    } else {
+        char issuer[300], jwks[400];
+        vk_sa_issuer(s, issuer, sizeof issuer);
+        snprintf(jwks, sizeof jwks, "%s/openid/v1/jwks", s->url);
+        doc = json_pack("{s:s, s:s, s:[s], s:[s], s:[s]}", "issuer", issuer, "jwks_uri", jwks,
+                        "response_types_supported", "id_token", "subject_types_supported", "public",
+                        "id_token_signing_alg_values_supported", "ES256");
+        ctype = "application/json";
+    }
+    char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!body) {
+        vk_send_error(r, 500, "InternalError", "out of memory");
+        return;
+    }
+    vk_resp_header(r, "cache-control", "public, max-age=3600");
+    vk_resp_send(r, 200, ctype, body, strlen(body));
+    free(body);
 }

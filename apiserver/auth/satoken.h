@@ -39,4 +39,8 @@ bool vk_sa_token_check(struct vk_server *s, const char *token, const json_t *wan
  * in r's arena). true when it was one. */
 bool vk_sa_authenticate(struct vk_server *s, vk_req *r);
 
+/* GET /.well-known/openid-configuration and /openid/v1/jwks: the issuer's OIDC
+ * discovery document and its public key (kube's ServiceAccountIssuerDiscovery). */
+void vk_oidc_handle(vk_req *r);
+
 #endif

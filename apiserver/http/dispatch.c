@@ -43,11 +43,18 @@ static const struct route {
     bool prefix;
     vk_handler handler;
 } routes[] = {
-    {"/version", false, vk_version_handle},       {"/version/", false, vk_version_handle},
-    {"/healthz", true, vk_health_handle},         {"/livez", true, vk_health_handle},
-    {"/readyz", true, vk_health_handle},          {"/metrics", false, metrics_handle},
-    {"/api", true, vk_discovery_handle},          {"/apis", true, vk_discovery_handle},
-    {"/openapi/v2", false, vk_openapi_v2_handle}, {"/openapi/v3", true, vk_openapi_v3_handle},
+    {"/version", false, vk_version_handle},
+    {"/version/", false, vk_version_handle},
+    {"/healthz", true, vk_health_handle},
+    {"/livez", true, vk_health_handle},
+    {"/readyz", true, vk_health_handle},
+    {"/metrics", false, metrics_handle},
+    {"/api", true, vk_discovery_handle},
+    {"/apis", true, vk_discovery_handle},
+    {"/openapi/v2", false, vk_openapi_v2_handle},
+    {"/openapi/v3", true, vk_openapi_v3_handle},
+    {"/.well-known/openid-configuration", false, vk_oidc_handle},
+    {"/openid/v1/jwks", false, vk_oidc_handle},
 };
 
 static vk_handler find_route(const char *path)
