@@ -41,15 +41,7 @@ struct vk_disruption_ctl {
 static json_t *read_object(vk_server *s, const char *group, const char *plural, const char *ns,
                            const char *name)
 {
-    const vk_resource *r = vk_resource_find(group, "v1", plural);
-    char key[VK_KEY_MAX];
-    int klen = r ? vk_key_build(key, sizeof key, vk_resource_id(r), ns, name) : -1;
-    vk_buf val = {0};
-    json_t *o = NULL;
-    if (klen > 0 && !vk_store_get(s->store, key, (size_t)klen, &val, NULL))
-        o = json_loadb(val.data, val.len, 0, NULL);
-    vk_buf_free(&val);
-    return o;
+    return vk_registry_get(s, vk_resource_find(group, "v1", plural), ns, name);
 }
 
 static long long replicas_of(const json_t *o)

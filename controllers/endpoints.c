@@ -87,14 +87,7 @@ static json_t *sorted_by_ip(json_t *arr)
 static json_t *read_object(vk_endpoints_ctl *c, const vk_resource *res, const char *ns,
                            const char *name)
 {
-    char key[VK_KEY_MAX];
-    vk_buf val = {0};
-    int klen = vk_key_build(key, sizeof key, vk_resource_id(res), ns, name);
-    json_t *obj = NULL;
-    if (klen > 0 && !vk_store_get(c->s->store, key, (size_t)klen, &val, NULL))
-        obj = json_loadb(val.data, val.len, 0, NULL);
-    vk_buf_free(&val);
-    return obj;
+    return vk_registry_get(c->s, res, ns, name);
 }
 
 typedef struct find_ctx {

@@ -86,15 +86,7 @@ static bool parse_key(const char *key, const vk_resource **res, char *ns, size_t
 
 static json_t *read_object(vk_gc *gc, const vk_resource *res, const char *ns, const char *name)
 {
-    char key[VK_KEY_MAX];
-    vk_buf val = {0};
-    int klen = vk_key_build(key, sizeof key, vk_resource_id(res),
-                            (res->flags & VK_NAMESPACED) ? ns : "", name);
-    json_t *obj = NULL;
-    if (klen > 0 && !vk_store_get(gc->s->store, key, (size_t)klen, &val, NULL))
-        obj = json_loadb(val.data, val.len, 0, NULL);
-    vk_buf_free(&val);
-    return obj;
+    return vk_registry_get(gc->s, res, ns, name);
 }
 
 /* The served resource an owner reference names, or NULL. */

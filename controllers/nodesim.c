@@ -169,14 +169,7 @@ static void edit(vk_nodesim *sim, const vk_resource *res, const char *ns, const 
 
 static json_t *read_object(vk_server *s, const vk_resource *res, const char *ns, const char *name)
 {
-    char key[VK_KEY_MAX];
-    vk_buf val = {0};
-    int klen = vk_key_build(key, sizeof key, vk_resource_id(res), ns, name);
-    json_t *obj = NULL;
-    if (klen > 0 && !vk_store_get(s->store, key, (size_t)klen, &val, NULL))
-        obj = json_loadb(val.data, val.len, 0, NULL);
-    vk_buf_free(&val);
-    return obj;
+    return vk_registry_get(s, res, ns, name);
 }
 
 static void register_nodes(vk_nodesim *sim)

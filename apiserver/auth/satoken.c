@@ -11,6 +11,7 @@
 
 #include "apiserver/auth/pki.h"
 #include "apiserver/http/status.h"
+#include "apiserver/registry/registry.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/server.h"
 #include "common/buf.h"
@@ -196,15 +197,7 @@ char *vk_sa_token_issue(vk_server *s, const char *ns, const char *name, const ch
 
 static json_t *read_object(vk_server *s, const char *plural, const char *ns, const char *name)
 {
-    const vk_resource *r = vk_resource_find("", "v1", plural);
-    char key[VK_KEY_MAX];
-    int klen = r && name ? vk_key_build(key, sizeof key, vk_resource_id(r), ns, name) : -1;
-    vk_buf val = {0};
-    json_t *o = NULL;
-    if (klen > 0 && !vk_store_get(s->store, key, (size_t)klen, &val, NULL))
-        o = json_loadb(val.data, val.len, 0, NULL);
-    vk_buf_free(&val);
-    return o;
+    return vk_registry_get(s, vk_resource_find("", "v1", plural), ns, name);
 }
 
 /* The object ref {name, uid} names exists in ns (cluster-scoped for nodes) with that

@@ -1083,6 +1083,21 @@ static void create_as(vk_server *s, const vk_user *user, const vk_resource *res,
     create_submit(c);
 }
 
+json_t *vk_registry_get(vk_server *s, const vk_resource *res, const char *ns, const char *name)
+{
+    if (!res || !name || !*name)
+        return NULL;
+    char key[VK_KEY_MAX];
+    int klen = vk_key_build(key, sizeof key, vk_resource_id(res),
+                            (res->flags & VK_NAMESPACED) && ns ? ns : "", name);
+    vk_buf val = {0};
+    json_t *o = NULL;
+    if (klen > 0 && !vk_store_get(s->store, key, (size_t)klen, &val, NULL))
+        o = json_loadb(val.data, val.len, 0, NULL);
+    vk_buf_free(&val);
+    return o;
+}
+
 void vk_registry_create(vk_server *s, const vk_resource *res, const char *ns, const json_t *in,
                         bool dry_run, vk_create_cb cb, void *ud)
 {

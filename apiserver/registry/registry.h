@@ -17,6 +17,11 @@ void vk_registry_handle(struct vk_server *s, vk_req *r, const vk_reqinfo *ri);
  * kind/apiVersion), or a VK_E* code with a Status (borrowed) describing it. */
 typedef void (*vk_create_cb)(void *ud, int err, const char *json, size_t len, json_t *status);
 
+/* The stored object ns/name of res (ns is ignored for a cluster-scoped resource) as a
+ * new reference, or NULL (absent, res NULL, no name). */
+json_t *vk_registry_get(struct vk_server *s, const vk_resource *res, const char *ns,
+                        const char *name);
+
 /* Creates obj (borrowed; not modified) as resource res in namespace ns (NULL for
  * cluster-scoped): defaults, system fields, validation, storage. cb runs exactly once,
  * possibly before this returns (validation errors). dry_run skips storage. */

@@ -68,14 +68,7 @@ static const vk_resource *pods_res(void)
 
 static json_t *read_pod(eviction *e)
 {
-    char key[VK_KEY_MAX];
-    int klen = vk_key_build(key, sizeof key, vk_resource_id(pods_res()), e->ns, e->name);
-    vk_buf val = {0};
-    json_t *o = NULL;
-    if (klen > 0 && !vk_store_get(e->s->store, key, (size_t)klen, &val, NULL))
-        o = json_loadb(val.data, val.len, 0, NULL);
-    vk_buf_free(&val);
-    return o;
+    return vk_registry_get(e->s, pods_res(), e->ns, e->name);
 }
 
 /* ---- the delete, after the DisruptionTarget condition ---- */

@@ -18,6 +18,7 @@
 #include "apiserver/codec/protobuf.h"
 #include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
+#include "apiserver/registry/registry.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/resources/core/pods.h"
 #include "apiserver/resources/quantity.h"
@@ -384,19 +385,8 @@ static void go_shape_pod(json_t *obj)
 static json_t *read_object(vk_server *s, const char *group, const char *plural, const char *ns,
                            const char *name)
 {
-    const vk_resource *r = vk_resource_find(group, "v1", plural);
-    if (!r || !s || !s->store || empty(name))
-        return NULL;
-    char key[VK_KEY_MAX];
-    int klen = vk_key_build(key, sizeof key, vk_resource_id(r), ns ? ns : "", name);
-    if (klen <= 0)
-        return NULL;
-    vk_buf val = {0};
-    json_t *o = NULL;
-    if (!vk_store_get(s->store, key, (size_t)klen, &val, NULL))
-        o = json_loadb(val.data, val.len, 0, NULL);
-    vk_buf_free(&val);
-    return o;
+    return s && s->store ? vk_registry_get(s, vk_resource_find(group, "v1", plural), ns, name)
+                         : NULL;
 }
 
 /* ---- admission ---- */

@@ -13,6 +13,7 @@
 #include "apiserver/http/status.h"
 #include "apiserver/registry/common.h"
 #include "apiserver/registry/internal.h"
+#include "apiserver/registry/registry.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/resources/rules.h"
 #include "apiserver/server.h"
@@ -27,15 +28,7 @@ static json_t *cell_secrets(const json_t *o)
 
 static json_t *read_object(vk_server *s, const char *plural, const char *ns, const char *name)
 {
-    const vk_resource *r = vk_resource_find("", "v1", plural);
-    char key[VK_KEY_MAX];
-    int klen = r ? vk_key_build(key, sizeof key, vk_resource_id(r), ns, name) : -1;
-    vk_buf val = {0};
-    json_t *o = NULL;
-    if (klen > 0 && !vk_store_get(s->store, key, (size_t)klen, &val, NULL))
-        o = json_loadb(val.data, val.len, 0, NULL);
-    vk_buf_free(&val);
-    return o;
+    return vk_registry_get(s, vk_resource_find("", "v1", plural), ns, name);
 }
 
 static void request_token(vk_ctx *c, const char *ns, const char *name, json_t *body, bool dry_run,
