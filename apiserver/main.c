@@ -13,6 +13,7 @@
 #include "apiserver/version.h"
 #include "controllers/crd.h"
 #include "controllers/daemonset.h"
+#include "controllers/statefulset.h"
 #include "controllers/disruption.h"
 #include "controllers/deployment.h"
 #include "controllers/endpoints.h"
@@ -123,6 +124,7 @@ typedef struct controllers {
     vk_deployment_ctl *deployments;
     vk_endpoints_ctl *endpoints;
     vk_daemonset_ctl *daemonsets;
+    vk_statefulset_ctl *statefulsets;
     vk_disruption_ctl *disruption;
     vk_job_ctl *jobs;
     vk_nodesim *nodesim;
@@ -142,6 +144,7 @@ static void stop_controllers(void *ud)
     vk_deployment_free(c->deployments);
     vk_endpoints_free(c->endpoints);
     vk_daemonset_free(c->daemonsets);
+    vk_statefulset_free(c->statefulsets);
     vk_disruption_free(c->disruption);
     vk_job_free(c->jobs);
     vk_replicaset_free(c->replicasets);
@@ -168,6 +171,7 @@ static int start_workloads(vk_server *s, controllers *c, int n)
         (rc = vk_deployment_start(s, c->rs_inf, &c->deployments)) ||
         (rc = vk_endpoints_start(s, c->pods, &c->endpoints)) ||
         (rc = vk_daemonset_start(s, c->pods, c->nodes, &c->daemonsets)) ||
+        (rc = vk_statefulset_start(s, c->pods, &c->statefulsets)) ||
         (rc = vk_disruption_start(s, c->pods, &c->disruption)) ||
         (rc = vk_job_start(s, c->pods, &c->jobs)))
         return rc;

@@ -27,6 +27,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "controllers/controller.h"
+#include "controllers/history.h"
 #include "controllers/objects.h"
 
 #define HASH_LABEL "controller-revision-hash"
@@ -37,6 +38,7 @@ struct vk_daemonset_ctl {
     vk_informer *sets, *pods, *nodes, *revs;
     vk_controller *ctl;
     json_t *creating; /* "<ds uid>/<node>" -> true: a pod being made there */
+    vk_history history;
     bool stopping;
 };
 
@@ -206,129 +208,6 @@ static void status_done(void *ud, int err, const char *json, size_t len, json_t 
     json_decref(ud);
 }
 
-/* ---- history (kube's controller/history with the daemon controller's snapshot) ---- */
-
-/* kube's getPatch: {"spec":{"template":<template>,"$patch":"replace"}} with every
- * object's keys in order, as Go marshals maps (what history Match compares byte for
- * byte). */
-static json_t *template_patch(const json_t *ds)
-{
-    json_t *tmpl = json_deep_copy(json_object_get(json_object_get(ds, "spec"), "template"));
-    if (!json_is_object(tmpl))
-        tmpl = json_object();
-    json_object_set_new(tmpl, "$patch", json_string("replace"));
-    json_t *patch = json_pack("{s:{s:o}}", "spec", "template", tmpl);
-    char *sorted = json_dumps(patch, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(patch);
-    json_t *out = sorted ? json_loads(sorted, 0, NULL) : NULL;
-    free(sorted);
-    return out;
-}
-
-static long long revision_of(const json_t *r)
-{
-    return json_integer_value(json_object_get(r, "revision"));
-}
-
-static int cmp_revision(const void *a, const void *b)
-{
-    long long x = revision_of(*(json_t *const *)a), y = revision_of(*(json_t *const *)b);
-    return x < y ? -1 : x > y;
-}
-
-/* The ControllerRevisions ds controls, oldest first (a new array). */
-static json_t *owned_revisions(vk_daemonset_ctl *c, const json_t *ds)
-{
-    const char *ns = vk_str(vk_meta(ds), "namespace"), *uid = vk_str(vk_meta(ds), "uid");
-    size_t n = 0, cap = 8;
-    json_t **v = malloc(cap * sizeof *v);
-    const char *k;
-    json_t *r;
-    json_object_foreach((json_t *)vk_informer_items(c->revs), k, r)
-    {
-        const json_t *ref = vk_controller_ref(r);
-        if (!v || strcmp(vk_str(vk_meta(r), "namespace"), ns) || !ref ||
-            strcmp(vk_str(ref, "uid"), uid))
-            continue;
-        if (n == cap) {
-            json_t **nv = realloc(v, (cap *= 2) * sizeof *nv);
-            if (!nv)
-                break;
-            v = nv;
-        }
-        v[n++] = r;
-    }
-    json_t *out = json_array();
-    if (v)
-        qsort(v, n, sizeof *v, cmp_revision);
-    for (size_t i = 0; v && i < n; i++)
-        json_array_append(out, v[i]);
-    free(v);
-    return out;
-}
-
-typedef struct rev_write {
-    vk_daemonset_ctl *c;
-    char key[600];
-    long long revision;
-    char mark[400]; /* creates: the in-flight mark */
-    char name[320]; /* creates: the revision's name */
-} rev_write;
-
-static void rev_written(void *ud, int err, const char *json, size_t len, json_t *status)
-{
-    rev_write *w = ud;
-    if (err && !w->c->stopping)
-        vk_log(VK_LOG_DEBUG, "daemonset", "Revision write refused", "err=\"%s\"",
-               json_string_value(json_object_get(status, "message")));
-    free(w);
-}
-
-static void set_revision(void *ud, json_t *obj)
-{
-    json_object_set_new(obj, "revision", json_integer(((rev_write *)ud)->revision));
-}
-
-static void bump_collisions(void *ud, json_t *obj)
-{
-    json_t *st = json_object_get(obj, "status");
-    if (!json_is_object(st))
-        json_object_set_new(obj, "status", st = json_object());
-    json_object_set_new(
-        st, "collisionCount",
-        json_integer(json_integer_value(json_object_get(st, "collisionCount")) + 1));
-}
-
-/* A revision named as a different one already is: kube counts a collision, which
- * changes the hash (and the name) of the next try. */
-static void rev_created(void *ud, int err, const char *json, size_t len, json_t *status)
-{
-    rev_write *w = ud;
-    vk_daemonset_ctl *c = w->c;
-    if (!c->stopping) {
-        json_object_del(c->creating, w->mark);
-        vk_controller_enqueue(c->ctl, w->key);
-    }
-    /* The name is taken by another template's revision (the same one would have
-     * matched). */
-    const char *slash = strchr(w->key, '/');
-    char ns[256];
-    snprintf(ns, sizeof ns, "%.*s", slash ? (int)(slash - w->key) : 0, w->key);
-    const json_t *other = err == VK_EEXIST ? vk_informer_get(c->revs, ns, w->name) : NULL;
-    const json_t *ds = slash ? vk_informer_get(c->sets, ns, slash + 1) : NULL;
-    json_t *patch = other && ds ? template_patch(ds) : NULL;
-    bool collision = other && patch && !json_equal(json_object_get(other, "data"), patch);
-    json_decref(patch);
-    if (collision && !c->stopping) {
-        rev_write *e = calloc(1, sizeof *e);
-        if (e) {
-            *e = *w;
-            vk_registry_edit(c->s, c->res, ns, slash + 1, bump_collisions, NULL, rev_written, e);
-        }
-    }
-    rev_written(w, err == VK_EEXIST ? 0 : err, json, len, status);
-}
-
 /* kube's DaemonSet constructHistory: the revision matching the template is current
  * (created when there is none, numbered after the others when it is not the newest);
  * writes hash (its label) for the pods. Old revisions no pod uses beyond
@@ -336,61 +215,38 @@ static void rev_created(void *ud, int err, const char *json, size_t len, json_t 
 static void sync_history(vk_daemonset_ctl *c, const json_t *ds, const json_t *pods_by_node,
                          char hash[64])
 {
-    const char *ns = vk_str(vk_meta(ds), "namespace"), *name = vk_str(vk_meta(ds), "name");
-    json_t *revs = owned_revisions(c, ds);
-    json_t *patch = template_patch(ds);
+    const char *name = vk_str(vk_meta(ds), "name");
+    json_t *revs = vk_history_owned(&c->history, ds);
+    json_t *patch = vk_history_patch(ds);
     const json_t *cur = NULL;
     long long max = 0;
     size_t i;
     json_t *r;
     json_array_foreach(revs, i, r)
     {
-        if (revision_of(r) > max)
-            max = revision_of(r);
+        if (vk_history_number(r) > max)
+            max = vk_history_number(r);
         if (json_equal(json_object_get(r, "data"), patch))
             cur = r; /* the newest match, as kube keeps */
     }
     json_t *tmpl = json_object_get(json_object_get(ds, "spec"), "template");
     if (cur) {
         snprintf(hash, 64, "%s", vk_str(json_object_get(vk_meta(cur), "labels"), HASH_LABEL));
-        rev_write *w = revision_of(cur) < max ? calloc(1, sizeof *w) : NULL;
-        if (w) {
-            *w = (rev_write){c, "", max + 1, "", ""};
-            vk_registry_edit(c->s, c->revs_res, ns, vk_str(vk_meta(cur), "name"), set_revision, w,
-                             rev_written, w);
-        }
+        if (vk_history_number(cur) < max)
+            vk_history_renumber(&c->history, cur, max + 1);
     } else {
         long long collisions =
             json_integer_value(json_object_get(json_object_get(ds, "status"), "collisionCount"));
-        char h[16], rname[320];
+        char h[16], rname[300];
         vk_template_hash(tmpl, collisions, h);
         snprintf(hash, 64, "%s", h);
-        snprintf(rname, sizeof rname, "%s-%s", name, h);
+        vk_history_name(name, h, rname);
         json_t *labels =
             json_deep_copy(json_object_get(json_object_get(tmpl, "metadata"), "labels"));
         if (!json_is_object(labels))
             labels = json_object();
         json_object_set_new(labels, HASH_LABEL, json_string(h));
-        json_t *rev = json_pack("{s:{s:s, s:o, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}, s:O, s:I}",
-                                "metadata", "name", rname, "labels", labels, "ownerReferences",
-                                "apiVersion", "apps/v1", "kind", "DaemonSet", "name", name, "uid",
-                                vk_str(vk_meta(ds), "uid"), "controller", 1, "blockOwnerDeletion",
-                                1, "data", patch, "revision", (json_int_t)(max + 1));
-        json_t *ann = json_object_get(vk_meta(ds), "annotations");
-        if (json_object_size(ann))
-            json_object_set(vk_meta(rev), "annotations", ann);
-        char mark[400];
-        snprintf(mark, sizeof mark, "rev:%s", vk_str(vk_meta(ds), "uid"));
-        rev_write *w = json_object_get(c->creating, mark) ? NULL : calloc(1, sizeof *w);
-        if (w) {
-            *w = (rev_write){c, "", 0, "", ""};
-            snprintf(w->key, sizeof w->key, "%s/%s", ns, name);
-            snprintf(w->mark, sizeof w->mark, "%s", mark);
-            snprintf(w->name, sizeof w->name, "%s", rname);
-            json_object_set_new(c->creating, mark, json_true());
-            vk_registry_create(c->s, c->revs_res, ns, rev, false, rev_created, w);
-        }
-        json_decref(rev);
+        vk_history_create(&c->history, ds, rname, labels, patch, max + 1);
     }
     /* History beyond the limit, among revisions no pod runs. */
     json_t *limit_v = json_object_get(json_object_get(ds, "spec"), "revisionHistoryLimit");
@@ -422,11 +278,7 @@ static void sync_history(vk_daemonset_ctl *c, const json_t *ds, const json_t *po
         if (r == cur ||
             json_object_get(live, vk_str(json_object_get(vk_meta(r), "labels"), HASH_LABEL)))
             continue;
-        rev_write *w = calloc(1, sizeof *w);
-        if (w) {
-            *w = (rev_write){c, "", 0, "", ""};
-            vk_registry_delete(c->s, c->revs_res, ns, vk_str(vk_meta(r), "name"), rev_written, w);
-        }
+        vk_history_delete(&c->history, r);
         old--;
     }
     json_decref(live);
@@ -604,6 +456,15 @@ int vk_daemonset_start(vk_server *s, vk_informer *pods, vk_informer *nodes, vk_d
         rc = vk_informer_start(s, c->revs_res, &c->revs);
     if (!rc && !(c->ctl = vk_controller_new(s, "daemonset", reconcile, c)))
         rc = -ENOMEM;
+    c->history = (vk_history){.s = s,
+                              .owner_res = c->res,
+                              .revs_res = c->revs_res,
+                              .owners = c->sets,
+                              .revs = c->revs,
+                              .ctl = c->ctl,
+                              .kind = "DaemonSet",
+                              .component = "daemonset",
+                              .stopping = &c->stopping};
     if (!rc)
         rc = vk_informer_subscribe(c->sets, ds_changed, c);
     if (!rc)
@@ -630,5 +491,6 @@ void vk_daemonset_free(vk_daemonset_ctl *c)
     vk_informer_free(c->sets);
     vk_informer_free(c->revs);
     json_decref(c->creating);
+    vk_history_free(&c->history);
     free(c);
 }
