@@ -242,7 +242,8 @@ static void pod_created(void *ud, int err, const char *json, size_t len, json_t 
             mark(c, ns, w->pod_name, false);
         if (err != VK_EEXIST)
             pod_event(c, w->set, "create", w->pod_name, err ? message_of(status) : NULL);
-        enqueue_set(c, w->set, err && err != VK_EEXIST ? RETRY_MS : 0);
+        /* Taken: the pods informer has not shown it yet, and will. */
+        enqueue_set(c, w->set, err == VK_EEXIST ? RETRY_MS / 10 : err ? RETRY_MS : 0);
     }
     wfree(w);
 }
