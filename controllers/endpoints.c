@@ -306,6 +306,13 @@ static int mirror(vk_endpoints_ctl *c, const char *key, const char *ns, const ch
     return 0;
 }
 
+/* A stored list is what want says: absent, null (a slice of a Service without ports
+ * is stored with "ports": null, as kube writes it) and [] are the same empty list. */
+static bool same_list(const json_t *have, const json_t *want)
+{
+    return json_array_size(have) || json_array_size(want) ? json_equal(have, want) : true;
+}
+
 static int reconcile(void *ud, const char *key)
 {
     vk_endpoints_ctl *c = ud;
@@ -472,13 +479,8 @@ static int reconcile(void *ud, const char *key)
             vk_registry_create(c->s, c->slice_res, ns, obj, false, slice_created, sd);
         }
         json_decref(obj);
-    } else if (!json_equal(json_object_get(f.found, "endpoints")
-                               ? json_object_get(f.found, "endpoints")
-                               : json_array(),
-                           eps) ||
-               !json_equal(json_object_get(f.found, "ports") ? json_object_get(f.found, "ports")
-                                                             : json_array(),
-                           ports)) {
+    } else if (!same_list(json_object_get(f.found, "endpoints"), eps) ||
+               !same_list(json_object_get(f.found, "ports"), ports)) {
         write_fields(c, key, c->slice_res, ns, vk_str(vk_meta(f.found), "name"),
                      json_pack("{s:O, s:O}", "endpoints", eps, "ports", ports));
     }
