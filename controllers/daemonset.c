@@ -324,6 +324,11 @@ static int reconcile(void *ud, const char *key)
         }
         json_array_append(list, pod);
     }
+    /* kube's constructHistory claims orphan revisions first. */
+    if (vk_history_adopt(&c->history, ds)) {
+        json_decref(by_node);
+        return 0;
+    }
     char hash[64];
     sync_history(c, ds, by_node, hash);
     bool on_delete = !strcmp(vk_str(json_object_get(dspec, "updateStrategy"), "type"), "OnDelete");

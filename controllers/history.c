@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "apiserver/registry/registry.h"
+#include "apiserver/registry/selector.h"
 #include "apiserver/server.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -159,7 +160,12 @@ static void rev_created(void *ud, int err, const char *json, size_t len, json_t 
         const json_t *other = err == VK_EEXIST ? vk_informer_get(h->revs, w->ns, w->name) : NULL;
         const json_t *owner = vk_informer_get(h->owners, w->ns, w->owner);
         json_t *patch = other && owner ? vk_history_patch(owner) : NULL;
-        bool collision = other && patch && !json_equal(json_object_get(other, "data"), patch);
+        /* kube: the same data under the owner's control is the revision wanted; any
+         * other is a collision. */
+        const json_t *ref = other ? vk_controller_ref(other) : NULL;
+        bool collision = other && patch &&
+                         (!json_equal(json_object_get(other, "data"), patch) || !ref ||
+                          strcmp(vk_str(ref, "uid"), w->uid));
         json_decref(patch);
         if (collision) {
             rev_write *e = rev_write_new(h, w->ns, w->owner);
@@ -199,6 +205,75 @@ bool vk_history_create(vk_history *h, const json_t *owner, const char *name, jso
     vk_registry_create(h->s, h->revs_res, w->ns, rev, false, rev_created, w);
     json_decref(rev);
     return true;
+}
+
+typedef struct adopt_ctx {
+    rev_write w;
+    json_t *ref;
+} adopt_ctx;
+
+static void add_ref(void *ud, json_t *obj)
+{
+    adopt_ctx *a = ud;
+    if (vk_controller_ref(obj) || strcmp(vk_str(vk_meta(obj), "uid"), a->w.uid))
+        return; /* someone else's now, or another revision of the name */
+    json_t *m = vk_meta(obj);
+    json_t *refs = json_object_get(m, "ownerReferences");
+    if (!json_is_array(refs))
+        json_object_set_new(m, "ownerReferences", refs = json_array());
+    json_array_append(refs, a->ref);
+}
+
+static void adopted(void *ud, int err, const char *json, size_t len, json_t *status)
+{
+    adopt_ctx *a = ud;
+    json_decref(a->ref);
+    rev_write *w = malloc(sizeof *w);
+    if (w) {
+        *w = a->w;
+        rev_written(w, err, json, len, status);
+    }
+    free(a);
+}
+
+int vk_history_adopt(vk_history *h, const json_t *owner)
+{
+    json_t *m = vk_meta(owner);
+    if (json_object_get(m, "deletionTimestamp"))
+        return 0;
+    const char *ns = vk_str(m, "namespace");
+    json_t *text =
+        vk_label_selector_format(json_object_get(json_object_get(owner, "spec"), "selector"));
+    vk_selector *sel = NULL;
+    char err[256];
+    if (json_string_length(text))
+        vk_label_selector_parse(json_string_value(text), &sel, err, sizeof err);
+    json_decref(text);
+    if (!sel)
+        return 0;
+    int n = 0;
+    const char *k;
+    json_t *r;
+    json_object_foreach((json_t *)vk_informer_items(h->revs), k, r)
+    {
+        if (strcmp(vk_str(vk_meta(r), "namespace"), ns) || vk_controller_ref(r) ||
+            !vk_selector_match_labels(sel, json_object_get(vk_meta(r), "labels")))
+            continue;
+        adopt_ctx *a = calloc(1, sizeof *a);
+        if (!a)
+            break;
+        a->w = (rev_write){.h = h};
+        snprintf(a->w.ns, sizeof a->w.ns, "%s", ns);
+        snprintf(a->w.owner, sizeof a->w.owner, "%s", vk_str(m, "name"));
+        snprintf(a->w.uid, sizeof a->w.uid, "%s", vk_str(vk_meta(r), "uid"));
+        a->ref = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "apiVersion", "apps/v1", "kind",
+                           h->kind, "name", vk_str(m, "name"), "uid", vk_str(m, "uid"),
+                           "controller", 1, "blockOwnerDeletion", 1);
+        vk_registry_edit(h->s, h->revs_res, ns, vk_str(vk_meta(r), "name"), add_ref, a, adopted, a);
+        n++;
+    }
+    vk_selector_free(sel);
+    return n;
 }
 
 void vk_history_renumber(vk_history *h, const json_t *rev, long long number)

@@ -46,6 +46,10 @@ void vk_history_name(const char *owner, const char *hash, char out[300]);
  * owner's annotations copied; one at a time per owner (false: another is in flight). */
 bool vk_history_create(vk_history *h, const json_t *owner, const char *name, json_t *labels,
                        const json_t *data, long long number);
+/* kube's AdoptControllerRevision for the revisions in owner's namespace without a
+ * controller that its selector matches (adopted by an edit; seen once the revisions
+ * informer shows them). Returns how many were asked for. */
+int vk_history_adopt(vk_history *h, const json_t *owner);
 /* Gives rev a new number. */
 void vk_history_renumber(vk_history *h, const json_t *rev, long long number);
 void vk_history_delete(vk_history *h, const json_t *rev);

@@ -16,8 +16,9 @@
  * partition, within maxUnavailable; OnDelete waits for someone else to. Claims get the
  * owner references persistentVolumeClaimRetentionPolicy asks for (the set for
  * whenDeleted: Delete, a scaled-down pod for whenScaled: Delete), so the garbage
- * collector deletes them. Status and events as kube writes them. Not yet: adoption of
- * orphan revisions, the Recreate strategy, storage updates of existing pods. */
+ * collector deletes them. Status and events as kube writes them. Orphan revisions its
+ * selector matches are adopted first. Not yet: the Recreate strategy, storage updates
+ * of existing pods. */
 #include "controllers/statefulset.h"
 
 #include <errno.h>
@@ -827,6 +828,9 @@ static int reconcile(void *ud, const char *key)
         return 0;
     const char *set_name = vk_str(vk_meta(set), "name");
     json_t *spec = spec_of(set);
+    /* kube's adoptOrphanRevisions first: the set goes on once they are its own. */
+    if (vk_history_adopt(&c->history, set))
+        return 0;
     json_t *pods = claim_pods(c, set);
     json_t *revs = vk_history_owned(&c->history, set);
     const json_t *cur_rev = NULL;
