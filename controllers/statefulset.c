@@ -55,6 +55,10 @@ struct vk_statefulset_ctl {
     /* "<ns>/<pod>" -> the time a create or delete of it was asked, until the pods
      * informer shows its outcome (kube's expectations, by name). */
     json_t *inflight;
+    /* "<ns>/<set>" -> creates refused in a row because the name was taken (a released
+     * pod keeps it): the set is looked at again after a doubling delay, as kube's
+     * rate-limited requeue after the error. */
+    json_t *taken;
     bool stopping;
 };
 
@@ -243,8 +247,20 @@ static void pod_created(void *ud, int err, const char *json, size_t len, json_t 
             mark(c, ns, w->pod_name, false);
         if (err != VK_EEXIST)
             pod_event(c, w->set, "create", w->pod_name, err ? message_of(status) : NULL);
-        /* Taken: the pods informer has not shown it yet, and will. */
-        enqueue_set(c, w->set, err == VK_EEXIST ? RETRY_MS / 10 : err ? RETRY_MS : 0);
+        /* Taken: by a pod the informer has not shown yet, or one that is not the
+         * set's; tried again after 100 ms, doubling up to 10 s. */
+        char key[600];
+        snprintf(key, sizeof key, "%s/%s", ns, vk_str(vk_meta(w->set), "name"));
+        json_int_t n = json_integer_value(json_object_get(c->taken, key));
+        if (err == VK_EEXIST)
+            json_object_set_new(c->taken, key, json_integer(n + 1));
+        else if (!err)
+            json_object_del(c->taken, key);
+        uint64_t backoff = (uint64_t)(RETRY_MS / 10) << (n < 7 ? n : 7);
+        enqueue_set(c, w->set,
+                    err == VK_EEXIST ? (backoff > 10000 ? 10000 : backoff)
+                    : err            ? RETRY_MS
+                                     : 0);
     }
     wfree(w);
 }
@@ -1015,8 +1031,16 @@ static void enqueue_name(vk_statefulset_ctl *c, const char *ns, const char *name
 
 static void set_changed(void *ud, const json_t *old, const json_t *obj)
 {
-    if (obj)
-        enqueue_name(ud, vk_str(vk_meta(obj), "namespace"), vk_str(vk_meta(obj), "name"));
+    vk_statefulset_ctl *c = ud;
+    const json_t *set = obj ? obj : old;
+    if (obj) {
+        enqueue_name(c, vk_str(vk_meta(set), "namespace"), vk_str(vk_meta(set), "name"));
+    } else {
+        char key[600];
+        snprintf(key, sizeof key, "%s/%s", vk_str(vk_meta(set), "namespace"),
+                 vk_str(vk_meta(set), "name"));
+        json_object_del(c->taken, key);
+    }
 }
 
 static void pod_changed(void *ud, const json_t *old, const json_t *obj)
@@ -1084,7 +1108,8 @@ int vk_statefulset_start(vk_server *s, vk_informer *pods, vk_statefulset_ctl **o
                               .revs_res = vk_resource_find("apps", "v1", "controllerrevisions"),
                               .pvcs_res = vk_resource_find("", "v1", "persistentvolumeclaims"),
                               .pods = pods,
-                              .inflight = json_object()};
+                              .inflight = json_object(),
+                              .taken = json_object()};
     int rc = vk_informer_start(s, c->res, &c->sets);
     if (!rc)
         rc = vk_informer_start(s, c->revs_res, &c->revs);
@@ -1130,6 +1155,7 @@ void vk_statefulset_free(vk_statefulset_ctl *c)
     vk_informer_free(c->revs);
     vk_informer_free(c->pvcs);
     json_decref(c->inflight);
+    json_decref(c->taken);
     vk_history_free(&c->history);
     free(c);
 }
