@@ -2,7 +2,9 @@
 # Writes conformance/e2e/go.mod: k8s.io/kubernetes at KUBE_VERSION plus one
 # `replace` per staging module at the matching v0.X.Y. The module proxy ignores
 # kubernetes' own `replace ./staging/...` lines, so the list is read from
-# kubernetes' go.mod (downloaded through the proxy) every time this runs.
+# kubernetes' go.mod (downloaded through the proxy) every time this runs; then
+# `go mod tidy` fills in the rest and go.sum. Run it to move to another version:
+#   KUBE_VERSION=v1.37.3 conformance/e2e/gen-gomod.sh
 set -eu
 cd "$(dirname "$0")"
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
@@ -29,4 +31,5 @@ staging=$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p'
 	for m in $staging; do echo "	$m => $m $STAGING_VERSION"; done
 	echo ")"
 } > go.mod
+go mod tidy
 echo "gen-gomod: go.mod for k8s.io/kubernetes@$KUBE_VERSION (go $gover, ginkgo $ginkgo, $(echo "$staging" | wc -l) staging modules at $STAGING_VERSION)"
