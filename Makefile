@@ -151,6 +151,10 @@ conformance: build/vkube
 	@rc=0; conformance/run.sh || rc=$$?; \
 	  $(MAKE) --no-print-directory conformance-report; exit $$rc
 
+# The fixed fast subset (conformance/smoke.txt), in parallel; report in build/conformance/smoke.
+conformance-smoke: build/vkube
+	@conformance/smoke.sh
+
 conformance-report:
 	@mkdir -p build/conformance && cd conformance && go build -o ../build/conformance/report ./report
 	@build/conformance/report -results "$${RESULTS:-build/conformance/results/latest}" \

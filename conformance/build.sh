@@ -26,6 +26,6 @@ step() { # name, command...
 t_all=$(date +%s)
 step ginkgo go build -o "$out/ginkgo" github.com/onsi/ginkgo/v2/ginkgo
 step kubectl go build -ldflags "$ld" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl
-step e2e.test go test -c -ldflags "$ld" -o "$out/e2e.test" k8s.io/kubernetes/test/e2e
+step e2e.test go test -c -vet=off -ldflags "$ld" -o "$out/e2e.test" k8s.io/kubernetes/test/e2e
 echo "$kube" > "$out/VERSION"
 echo "conformance-build: $kube into $out in $(( $(date +%s) - t_all ))s"

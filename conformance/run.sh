@@ -4,8 +4,8 @@
 #
 #   MODE=standalone     vkube alone with simulated nodes (the only mode today; a
 #                       host mode is one more case in mode_start/mode_stop)
-#   FOCUS=regex         specs to run (default '\[Conformance\]'; always ANDed with
-#                       [Conformance] by the report, which lists only those)
+#   FOCUS=regex         specs to run (default '\[Conformance\]'); only specs with
+#                       ginkgo's Conformance label ever run (label filters below)
 #   SKIP=regex          specs not to run (default none)
 #   CONTENT_TYPE=protobuf|json   what typed clients send (default protobuf, as sonobuoy)
 #   PROCS=N             ginkgo processes for the parallel phase (default 2)
@@ -17,7 +17,8 @@
 #   RESULTS=dir         where results go (default build/conformance/results/<UTC stamp>)
 #
 # Results: $RESULTS/{catalog,serial,parallel}/junit_01.xml, e2e-*.log, vkube.log,
-# run.env (what ran, for the report). build/conformance/results/latest points there.
+# run.env (what ran, for the report). build/conformance/results/latest points to the
+# last run that used the default RESULTS.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/build/conformance
@@ -31,6 +32,8 @@ TIMEOUT=${TIMEOUT:-24h}
 SIM_NODES=${SIM_NODES:-2}
 E2E_ARGS=${E2E_ARGS:-}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+LATEST=""
+[ -n "${RESULTS:-}" ] || LATEST=$BIN/results/latest
 RESULTS=${RESULTS:-$BIN/results/$STAMP}
 
 case $CONTENT_TYPE in
@@ -43,7 +46,7 @@ for f in e2e.test ginkgo kubectl; do
 done
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
-ln -sfn "$RESULTS" "$BIN/results/latest" 2>/dev/null || true
+[ -z "$LATEST" ] || ln -sfn "$RESULTS" "$LATEST"
 # The same-version kubectl first on PATH: the kubectl tests shell out to it.
 PATH=$BIN:$PATH
 export PATH
@@ -142,7 +145,7 @@ for phase in $PHASES; do
 	case $phase in
 	serial)
 		# [Serial] specs, one at a time, straight through e2e.test.
-		set -- "$BIN/e2e.test" "--ginkgo.focus=$FOCUS" --ginkgo.label-filter=Serial \
+		set -- "$BIN/e2e.test" "--ginkgo.focus=$FOCUS" '--ginkgo.label-filter=Conformance && Serial' \
 			"--ginkgo.timeout=$TIMEOUT" --ginkgo.no-color --ginkgo.v
 		[ -n "$SKIP" ] && set -- "$@" "--ginkgo.skip=$SKIP"
 		# shellcheck disable=SC2046,SC2086
@@ -150,7 +153,7 @@ for phase in $PHASES; do
 		;;
 	parallel)
 		# Everything else, in PROCS ginkgo processes.
-		set -- "$BIN/ginkgo" run -p "--procs=$PROCS" "--focus=$FOCUS" '--label-filter=!Serial' \
+		set -- "$BIN/ginkgo" run -p "--procs=$PROCS" "--focus=$FOCUS" '--label-filter=Conformance && !Serial' \
 			"--timeout=$TIMEOUT" --no-color -v
 		[ -n "$SKIP" ] && set -- "$@" "--skip=$SKIP"
 		# shellcheck disable=SC2046,SC2086
