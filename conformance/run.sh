@@ -16,7 +16,8 @@
 #   E2E_ARGS="..."      more e2e.test flags
 #   RESULTS=dir         where results go (default build/conformance/results/<UTC stamp>)
 #
-# Results: $RESULTS/{catalog,serial,parallel}/junit_01.xml, e2e-*.log, vkube.log,
+# Results: $RESULTS/{catalog,serial,parallel}/junit_01.xml ({serial,parallel}/selected/
+# from dry runs with each phase's filters), e2e-*.log, vkube.log,
 # run.env (what ran, for the report). build/conformance/results/latest points to the
 # last run that used the default RESULTS.
 set -eu
@@ -143,9 +144,20 @@ for phase in $PHASES; do
 	mkdir -p "$RESULTS/$phase"
 	t0=$(date +%s)
 	case $phase in
+	serial) labels='Conformance && Serial' ;;
+	parallel) labels='Conformance && !Serial' ;;
+	*) echo "run.sh: unknown phase $phase" >&2; exit 2 ;;
+	esac
+	# The specs this phase's filters select (a dry run with the same filters), so that
+	# the report can tell the ones a timeout left out from the ones not selected.
+	set -- "$BIN/e2e.test" --ginkgo.dry-run --ginkgo.no-color "--ginkgo.focus=$FOCUS" "--ginkgo.label-filter=$labels"
+	[ -n "$SKIP" ] && set -- "$@" "--ginkgo.skip=$SKIP"
+	# shellcheck disable=SC2046
+	"$@" $(e2e_flags "$RESULTS/$phase/selected") >"$RESULTS/$phase/selected.log" 2>&1 || true
+	case $phase in
 	serial)
 		# [Serial] specs, one at a time, straight through e2e.test.
-		set -- "$BIN/e2e.test" "--ginkgo.focus=$FOCUS" '--ginkgo.label-filter=Conformance && Serial' \
+		set -- "$BIN/e2e.test" "--ginkgo.focus=$FOCUS" "--ginkgo.label-filter=$labels" \
 			"--ginkgo.timeout=$TIMEOUT" --ginkgo.no-color --ginkgo.v
 		[ -n "$SKIP" ] && set -- "$@" "--ginkgo.skip=$SKIP"
 		# shellcheck disable=SC2046,SC2086
@@ -153,13 +165,12 @@ for phase in $PHASES; do
 		;;
 	parallel)
 		# Everything else, in PROCS ginkgo processes.
-		set -- "$BIN/ginkgo" run -p "--procs=$PROCS" "--focus=$FOCUS" '--label-filter=Conformance && !Serial' \
+		set -- "$BIN/ginkgo" run -p "--procs=$PROCS" "--focus=$FOCUS" "--label-filter=$labels" \
 			"--timeout=$TIMEOUT" --no-color -v
 		[ -n "$SKIP" ] && set -- "$@" "--skip=$SKIP"
 		# shellcheck disable=SC2046,SC2086
 		set -- "$@" "$BIN/e2e.test" -- $(e2e_flags "$RESULTS/$phase") $E2E_ARGS
 		;;
-	*) echo "run.sh: unknown phase $phase" >&2; exit 2 ;;
 	esac
 	echo "run.sh: $phase phase: $*" | tee "$RESULTS/e2e-$phase.cmd"
 	"$@" >"$RESULTS/e2e-$phase.log" 2>&1 &

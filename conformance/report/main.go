@@ -30,8 +30,14 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name  string      `xml:"name,attr"`
-	Cases []junitCase `xml:"testcase"`
+	Name       string          `xml:"name,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
@@ -88,25 +94,59 @@ func specName(junitName string) (string, bool) {
 	return strings.TrimPrefix(junitName, "[It] "), true
 }
 
+// Phase is one phase's JUnit: its cases, the specs its focus and filters selected
+// (from a dry run with the same flags, when there is one) and why Ginkgo ended the
+// suite early, if it did (its SpecialSuiteFailureReason property).
+type Phase struct {
+	Cases    []junitCase
+	Selected map[string]bool // nil: unknown
+	Ended    string
+}
+
 func readJUnit(path string) ([]junitCase, error) {
+	cases, _, err := readJUnitProps(path)
+	return cases, err
+}
+
+func readJUnitProps(path string) ([]junitCase, map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	return parseJUnit(f)
+	return parseJUnitProps(f)
 }
 
 func parseJUnit(r io.Reader) ([]junitCase, error) {
+	cases, _, err := parseJUnitProps(r)
+	return cases, err
+}
+
+func parseJUnitProps(r io.Reader) ([]junitCase, map[string]string, error) {
 	var s junitSuites
 	if err := xml.NewDecoder(r).Decode(&s); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []junitCase
+	props := map[string]string{}
 	for _, suite := range s.Suites {
 		out = append(out, suite.Cases...)
+		for _, p := range suite.Properties {
+			props[p.Name] = p.Value
+		}
 	}
-	return out, nil
+	return out, props, nil
+}
+
+// selectedBy lists the specs a dry run ran (the ones its filters selected).
+func selectedBy(cases []junitCase) map[string]bool {
+	sel := map[string]bool{}
+	for _, c := range cases {
+		if n, ok := specName(c.Name); ok && c.Status != "skipped" {
+			sel[n] = true
+		}
+	}
+	return sel
 }
 
 // firstLine is the first non-empty line of a failure, without Ginkgo's "[FAILED] ".
@@ -153,7 +193,7 @@ type SuiteFailure struct {
 
 // Merge builds one Spec per catalog entry from the phases' results. A spec runs in
 // at most one phase (the other filters it out), so a real result wins over a skip.
-func Merge(catalog []string, phases map[string][]junitCase, focus string) ([]Spec, []SuiteFailure) {
+func Merge(catalog []string, phases map[string]Phase, focus string) ([]Spec, []SuiteFailure) {
 	specs := make([]Spec, 0, len(catalog))
 	index := map[string]int{}
 	for _, n := range catalog {
@@ -171,7 +211,7 @@ func Merge(catalog []string, phases map[string][]junitCase, focus string) ([]Spe
 	sort.Strings(names)
 	setupFailed := map[string]string{}
 	for _, p := range names {
-		for _, c := range phases[p] {
+		for _, c := range phases[p].Cases {
 			if _, ok := specName(c.Name); !ok && outcomeOf(c.Status) == Failed {
 				suiteFails = append(suiteFails, SuiteFailure{p, c.Name, firstLine(c)})
 				if strings.Contains(c.Name, "BeforeSuite") {
@@ -181,7 +221,7 @@ func Merge(catalog []string, phases map[string][]junitCase, focus string) ([]Spe
 		}
 	}
 	for _, p := range names {
-		for _, c := range phases[p] {
+		for _, c := range phases[p].Cases {
 			n, ok := specName(c.Name)
 			if !ok {
 				continue
@@ -199,10 +239,21 @@ func Merge(catalog []string, phases map[string][]junitCase, focus string) ([]Spe
 			switch {
 			case o == Skipped && (msg == "skipped" || msg == ""):
 				// Filtered out of this phase: a result from another phase wins.
-				// run.sh runs [Serial] specs in the serial phase, the rest in the
-				// parallel one: a setup failure there is why the spec did not run.
-				if why, bad := setupFailed[p]; bad && s.Outcome == NotRun && p == phaseOf(n) {
+				// Ginkgo reports filtered specs and the ones an early end left out
+				// the same way; the phase's dry run tells them apart. Without one,
+				// run.sh's split ([Serial] specs in the serial phase) is the guess.
+				ph := phases[p]
+				mine := p == phaseOf(n)
+				if ph.Selected != nil {
+					mine = ph.Selected[n]
+				}
+				if why, bad := setupFailed[p]; bad && s.Outcome == NotRun && mine {
 					s.Reason = "suite setup failed in the " + p + " phase: " + why
+				} else if s.Outcome == NotRun && mine && ph.Selected != nil {
+					s.Reason = "not reached: the " + p + " phase ended before it"
+					if ph.Ended != "" {
+						s.Reason += " (" + ph.Ended + ")"
+					}
 				} else if s.Outcome == NotRun && s.Reason == "" {
 					s.Reason = "not selected (FOCUS=" + focus + ")"
 				}
@@ -491,14 +542,18 @@ func run(results, out, note string) error {
 	if len(catalog) == 0 {
 		return fmt.Errorf("the catalog lists no [Conformance] spec")
 	}
-	phases := map[string][]junitCase{}
+	phases := map[string]Phase{}
 	for _, ph := range strings.Fields(env["phases"]) {
-		cases, err := readJUnit(filepath.Join(results, ph, "junit_01.xml"))
+		cases, props, err := readJUnitProps(filepath.Join(results, ph, "junit_01.xml"))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "report: %s phase: %v (its specs count as not run)\n", ph, err)
 			continue
 		}
-		phases[ph] = cases
+		phase := Phase{Cases: cases, Ended: props["SpecialSuiteFailureReason"]}
+		if sel, err := readJUnit(filepath.Join(results, ph, "selected", "junit_01.xml")); err == nil {
+			phase.Selected = selectedBy(sel)
+		}
+		phases[ph] = phase
 	}
 	specs, suiteFails := Merge(catalog, phases, env["focus"])
 	w := io.Writer(os.Stdout)

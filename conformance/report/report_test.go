@@ -90,7 +90,7 @@ func TestMergeOutcomes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs, suiteFails := Merge(catalog, map[string][]junitCase{"parallel": par}, `\[Conformance\]`)
+	specs, suiteFails := Merge(catalog, map[string]Phase{"parallel": {Cases: par}}, `\[Conformance\]`)
 	if len(suiteFails) != 0 {
 		t.Errorf("suite failures: %v", suiteFails)
 	}
@@ -125,7 +125,7 @@ func TestSetupFailureExplainsNotRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs, suiteFails := Merge(catalog, map[string][]junitCase{"serial": ser}, "x")
+	specs, suiteFails := Merge(catalog, map[string]Phase{"serial": {Cases: ser}}, "x")
 	if len(suiteFails) != 1 || suiteFails[0].Line != `services "kubernetes" not found` {
 		t.Fatalf("suite failures: %+v", suiteFails)
 	}
@@ -174,5 +174,40 @@ func TestReportFile(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(text)
+	}
+}
+
+// A phase cut short by ginkgo's --timeout reports the specs it did not reach as
+// plain "skipped", like the ones its filters left out; its dry run tells them apart.
+func TestTimeoutLeavesSpecsNotReached(t *testing.T) {
+	const timedOut = `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites>
+  <testsuite name="Kubernetes e2e suite" tests="3">
+    <properties>
+      <property name="SuiteSucceeded" value="false"></property>
+      <property name="SpecialSuiteFailureReason" value="Interrupted by Timeout"></property>
+    </properties>
+    <testcase name="[It] [sig-apps] A waits [Conformance]" classname="Kubernetes e2e suite" status="timedout" time="600"><failure message="" type="timedout">[TIMEDOUT] A suite timeout occurred&#xA;In [It] at: x.go:1&#xA;</failure></testcase>
+    <testcase name="[It] [sig-apps] B comes later [Conformance]" classname="Kubernetes e2e suite" status="skipped" time="0"><skipped message="skipped"></skipped></testcase>
+    <testcase name="[It] [sig-node] C is filtered [Conformance]" classname="Kubernetes e2e suite" status="skipped" time="0"><skipped message="skipped"></skipped></testcase>
+  </testsuite>
+</testsuites>`
+	cases, props, err := parseJUnitProps(strings.NewReader(timedOut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph := Phase{Cases: cases, Ended: props["SpecialSuiteFailureReason"],
+		Selected: map[string]bool{"[sig-apps] A waits [Conformance]": true, "[sig-apps] B comes later [Conformance]": true}}
+	specs, _ := Merge([]string{"[sig-apps] A waits [Conformance]", "[sig-apps] B comes later [Conformance]",
+		"[sig-node] C is filtered [Conformance]"}, map[string]Phase{"parallel": ph}, `\[sig-apps\]`)
+	if s := find(specs, "[sig-apps] A"); s.Outcome != Failed || s.Reason != "[timedout] A suite timeout occurred" {
+		t.Errorf("%+v", s)
+	}
+	if s := find(specs, "[sig-apps] B"); s.Outcome != NotRun ||
+		s.Reason != "not reached: the parallel phase ended before it (Interrupted by Timeout)" {
+		t.Errorf("%+v", s)
+	}
+	if s := find(specs, "[sig-node] C"); s.Outcome != NotRun || s.Reason != `not selected (FOCUS=\[sig-apps\])` {
+		t.Errorf("%+v", s)
 	}
 }
