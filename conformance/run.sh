@@ -14,6 +14,7 @@
 #   TIMEOUT=24h         ginkgo --timeout of each phase
 #   SIM_NODES=2         simulated nodes (standalone)
 #   E2E_ARGS="..."      more e2e.test flags
+#   VKUBE_ARGS="..."    more vkube server flags (e.g. "-v 4" logs every request)
 #   RESULTS=dir         where results go (default build/conformance/results/<UTC stamp>)
 #
 # Results: $RESULTS/{catalog,serial,parallel}/junit_01.xml ({serial,parallel}/selected/
@@ -32,6 +33,7 @@ PHASES=${PHASES:-serial parallel}
 TIMEOUT=${TIMEOUT:-24h}
 SIM_NODES=${SIM_NODES:-2}
 E2E_ARGS=${E2E_ARGS:-}
+VKUBE_ARGS=${VKUBE_ARGS:-}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 LATEST=""
 [ -n "${RESULTS:-}" ] || LATEST=$BIN/results/latest
@@ -71,8 +73,9 @@ mode_start() {
 	standalone)
 		[ -x "$ROOT/build/vkube" ] || { echo "run.sh: build/vkube missing: make build/vkube" >&2; exit 2; }
 		DATA=$(mktemp -d /tmp/vkube-conformance.XXXXXX)
+		# shellcheck disable=SC2086
 		"$ROOT/build/vkube" server --data-dir "$DATA" --listen 127.0.0.1:0 \
-			--sim-nodes "$SIM_NODES" >"$RESULTS/vkube.out" 2>"$RESULTS/vkube.log" &
+			--sim-nodes "$SIM_NODES" $VKUBE_ARGS >"$RESULTS/vkube.out" 2>"$RESULTS/vkube.log" &
 		VK_PID=$!
 		url=""
 		for _ in $(seq 1 400); do
