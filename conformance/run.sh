@@ -58,8 +58,20 @@ VK_PID=""
 DATA=""
 KUBECONFIG=""
 CHILD=""
+# A phase runs in its own session (setsid), so its process group is every ginkgo and
+# e2e.test process: all of them stop before the server does.
+stop_child() {
+	[ -n "$CHILD" ] || return 0
+	kill -TERM "-$CHILD" 2>/dev/null || kill -TERM "$CHILD" 2>/dev/null || true
+	for _ in $(seq 1 60); do # ginkgo writes its reports on the way out
+		kill -0 "-$CHILD" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -KILL "-$CHILD" 2>/dev/null || true
+	CHILD=""
+}
 cleanup() {
-	[ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null || true
+	stop_child
 	mode_stop || true
 	[ -n "$DATA" ] && rm -rf "$DATA"
 	return 0
@@ -176,7 +188,7 @@ for phase in $PHASES; do
 		;;
 	esac
 	echo "run.sh: $phase phase: $*" | tee "$RESULTS/e2e-$phase.cmd"
-	"$@" >"$RESULTS/e2e-$phase.log" 2>&1 &
+	setsid "$@" >"$RESULTS/e2e-$phase.log" 2>&1 &
 	CHILD=$!
 	rc=0
 	wait "$CHILD" || rc=$?

@@ -150,20 +150,34 @@ func selectedBy(cases []junitCase) map[string]bool {
 }
 
 // firstLine is the first non-empty line of a failure, without Ginkgo's "[FAILED] ".
+// A gomega matcher's message starts with a bare "Expected" (or a line ending in ":")
+// and says what on the next lines, so up to three more lines are joined to it.
 func firstLine(c junitCase) string {
 	for _, m := range []*junitMessage{c.Failure, c.Error} {
 		if m == nil {
 			continue
 		}
 		for _, text := range []string{m.Message, m.Body} {
+			var got []string
 			for _, l := range strings.Split(text, "\n") {
 				l = strings.TrimSpace(l)
 				for _, p := range []string{"[FAILED]", "[TIMEDOUT]", "[PANICKED]", "[INTERRUPTED]", "[ABORTED]"} {
 					l = strings.TrimSpace(strings.TrimPrefix(l, p))
 				}
-				if l != "" {
-					return l
+				if l == "" || strings.HasPrefix(l, "In [") {
+					if len(got) > 0 {
+						break
+					}
+					continue
 				}
+				got = append(got, l)
+				first := got[0]
+				if first != "Expected" && !strings.HasSuffix(first, ":") || len(got) == 4 {
+					break
+				}
+			}
+			if len(got) > 0 {
+				return strings.Join(got, " ")
 			}
 		}
 		if m.Type != "" {

@@ -211,3 +211,15 @@ func TestTimeoutLeavesSpecsNotReached(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 }
+
+func TestFirstLineJoinsGomegaExpected(t *testing.T) {
+	c := junitCase{Status: "failed", Failure: &junitMessage{Type: "failed",
+		Body: "[FAILED] Expected\n    <int>: 0\nto equal\n    <int>: 1\nIn [It] at: x.go:1 @ now\n"}}
+	if got := firstLine(c); got != "Expected <int>: 0 to equal <int>: 1" {
+		t.Errorf("got %q", got)
+	}
+	c.Failure.Body = "[FAILED] services \"x\" not found\nmore\n"
+	if got := firstLine(c); got != `services "x" not found` {
+		t.Errorf("got %q", got)
+	}
+}
