@@ -142,7 +142,7 @@ kubectl get nodes -o wide >"$RESULTS/nodes.txt" 2>&1 || true
 
 {
 	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "commit=$(cd "$ROOT" && git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && test -n "$(git status --porcelain 2>/dev/null)" && echo ' (dirty tree)' || true)"
+	echo "commit=$(cd "$ROOT" && git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && test -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" && echo ' (uncommitted changes)' || true)"
 	echo "suite=$(cat "$BIN/VERSION" 2>/dev/null || echo unknown)"
 	echo "mode=$MODE"
 	echo "content_type=$ctype"
