@@ -59,7 +59,7 @@ deps:
 	@tools/deps.sh
 
 build/vkube: $(REL)/vkube
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(REL)/vkube: $(REL)/apiserver/main.o $(LIBS_REL)
 	$(CC) -o $@ $^ $(PKG_LIBS)
