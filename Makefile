@@ -158,7 +158,7 @@ conformance-smoke: build/vkube
 conformance-report:
 	@mkdir -p build/conformance && cd conformance && go build -o ../build/conformance/report ./report
 	@build/conformance/report -results "$${RESULTS:-build/conformance/results/latest}" \
-	    -out $(CONFORMANCE_REPORT) -note "$(REPORT_NOTE)"
+	    -out "$(CONFORMANCE_REPORT)" -note "$${REPORT_NOTE:-}"
 
 # Long crash-safety soak: the kill -9 test for many more rounds (make test runs 25).
 soak: $(ASAN)/tests/test_storage_crash

@@ -320,8 +320,8 @@ func firstSkipLine(msg string) string {
 var (
 	uidRE  = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	nameRE = regexp.MustCompile(`\b[a-z0-9]+(?:-[a-z0-9]+)*-[0-9]{3,5}\b`) // e2e namespaces: webhook-1234
-	rndRE  = regexp.MustCompile(`-[a-z0-9]{5}\b`)                          // generated name suffixes
-	numRE  = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
+	rndRE  = regexp.MustCompile(`-[bcdfghjklmnpqrstvwxz2456789]{5}\b`)     // generateName suffixes
+	numRE  = regexp.MustCompile(`\b[0-9]+(?:\.[0-9]+)*(?:ms|s|m|h)?\b`)    // numbers, not the 8 of k8s.io
 )
 
 // Cause is a failure line with the names and numbers of one test taken out, so
