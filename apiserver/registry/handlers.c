@@ -389,6 +389,8 @@ static const char *field_value(const json_t *obj, const char *path, char *buf, s
         v = json_object_get(v, part);
         p += l + (p[l] == '.');
     }
+    if (!v && (!strcmp(path, "spec.unschedulable") || !strcmp(path, "spec.hostNetwork")))
+        return "false"; /* kube's strconv.FormatBool of an unset bool: nodes are schedulable */
     if (json_is_string(v))
         return json_string_value(v);
     if (json_is_boolean(v) || !v)
