@@ -234,8 +234,7 @@ static void mirror_subset(const json_t *subset, json_t *out)
         {
             json_t *port = json_pack("{s:O, s:s}", "port", json_object_get(p, "port"), "protocol",
                                      *vk_str(p, "protocol") ? vk_str(p, "protocol") : "TCP");
-            if (*vk_str(p, "name"))
-                json_object_set(port, "name", json_object_get(p, "name"));
+            json_object_set_new(port, "name", json_string(vk_str(p, "name")));
             if (json_object_get(p, "appProtocol"))
                 json_object_set(port, "appProtocol", json_object_get(p, "appProtocol"));
             json_array_append_new(ports, port);
@@ -453,7 +452,15 @@ static int reconcile(void *ud, const char *key)
         vk_store_list(c->s->store, &o, find_slice, &f, &info);
     json_t *eps = sorted_by_ip(slice_eps);
     json_decref(slice_eps);
-    json_t *ports = json_is_null(slice_ports) ? json_array() : json_incref(slice_ports);
+    /* A slice's ports always say their name, "" included (kube sets the pointer). */
+    json_t *ports = json_is_null(slice_ports) ? json_array() : json_deep_copy(slice_ports);
+    size_t pi;
+    json_t *pp;
+    json_array_foreach(ports, pi, pp)
+    {
+        if (!json_object_get(pp, "name"))
+            json_object_set_new(pp, "name", json_string(""));
+    }
     json_decref(slice_ports);
     if (!f.found && json_object_get(c->creating, key)) {
         /* A slice is being made (generateName: a second would be another one). */
