@@ -510,6 +510,18 @@ static void svc_changed(void *ud, const json_t *old, const json_t *obj)
     enqueue(ud, vk_str(vk_meta(svc), "namespace"), vk_str(vk_meta(svc), "name"));
 }
 
+/* An Endpoints changed: its Service, if there is one (an Endpoints written before its
+ * Service, as the kubernetes Service's at bootstrap, is not the controller's to
+ * delete). */
+static void eps_changed(void *ud, const json_t *old, const json_t *obj)
+{
+    vk_endpoints_ctl *c = ud;
+    const json_t *ep = obj ? obj : old;
+    const char *ns = vk_str(vk_meta(ep), "namespace"), *name = vk_str(vk_meta(ep), "name");
+    if (vk_informer_get(c->services, ns, name))
+        enqueue(c, ns, name);
+}
+
 /* The Services whose selector matches the pod before or after the change. */
 static void pod_changed(void *ud, const json_t *old, const json_t *obj)
 {
@@ -560,7 +572,7 @@ int vk_endpoints_start(vk_server *s, vk_informer *pods, vk_endpoints_ctl **out)
     if (!rc)
         rc = vk_informer_subscribe(pods, pod_changed, c);
     if (!rc)
-        rc = vk_informer_subscribe(c->eps, svc_changed, c); /* an Endpoints: its Service */
+        rc = vk_informer_subscribe(c->eps, eps_changed, c);
     if (rc) {
         vk_endpoints_free(c);
         return rc;
