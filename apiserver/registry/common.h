@@ -20,6 +20,8 @@ bool vk_is_qualified_name(const char *s);
 
 /* Why name breaks rule (enum vk_name_rule), in kube's words, or NULL when it does not. */
 const char *vk_name_invalid(int rule, const char *name);
+/* ObjectMeta's members in Go struct order, NULL-terminated (what metadata may hold). */
+extern const char *const vk_object_meta_fields[];
 
 /* metadata.name. */
 json_t *vk_cell_name(const json_t *obj);

@@ -614,8 +614,7 @@ out:
 
 /* ---- create ---- */
 
-/* ObjectMeta's members in Go struct order. */
-static const char *const meta_order[] = {
+const char *const vk_object_meta_fields[] = {
     "name",
     "generateName",
     "namespace",
@@ -631,6 +630,7 @@ static const char *const meta_order[] = {
     "ownerReferences",
     "finalizers",
     "managedFields",
+    NULL,
 };
 
 /* Rebuilds obj with metadata first (its members in struct order, resourceVersion
@@ -660,12 +660,12 @@ json_t *vk_reg_canonical(const vk_resource *res, const json_t *obj)
     json_t *out = json_object();
     json_t *m = json_object_get(src, "metadata");
     json_t *meta = json_object();
-    for (size_t i = 0; i < sizeof meta_order / sizeof meta_order[0]; i++) {
-        json_t *v = json_object_get(m, meta_order[i]);
-        if (!strcmp(meta_order[i], "resourceVersion"))
+    for (const char *const *f = vk_object_meta_fields; *f; f++) {
+        json_t *v = json_object_get(m, *f);
+        if (!strcmp(*f, "resourceVersion"))
             json_object_set_new(meta, "resourceVersion", json_string(""));
         else if (v)
-            json_object_set(meta, meta_order[i], v);
+            json_object_set(meta, *f, v);
     }
     json_object_set_new(out, "metadata", meta);
     const char *k;

@@ -38,23 +38,6 @@ static const char *str(const json_t *o, const char *k)
 
 /* ---- the rules of every custom resource ---- */
 
-static const char *const object_meta[] = {"name",
-                                          "generateName",
-                                          "namespace",
-                                          "selfLink",
-                                          "uid",
-                                          "resourceVersion",
-                                          "generation",
-                                          "creationTimestamp",
-                                          "deletionTimestamp",
-                                          "deletionGracePeriodSeconds",
-                                          "labels",
-                                          "annotations",
-                                          "ownerReferences",
-                                          "finalizers",
-                                          "managedFields",
-                                          NULL};
-
 json_t *vk_cr_structural(const vk_resource *res, const json_t *obj)
 {
     const cr_version *v = res->custom;
@@ -62,10 +45,10 @@ json_t *vk_cr_structural(const vk_resource *res, const json_t *obj)
     json_t *meta = json_object_get(out, "metadata");
     if (json_is_object(meta)) {
         json_t *m = json_object();
-        for (size_t i = 0; object_meta[i]; i++) {
-            json_t *x = json_object_get(meta, object_meta[i]);
+        for (const char *const *f = vk_object_meta_fields; *f; f++) {
+            json_t *x = json_object_get(meta, *f);
             if (x)
-                json_object_set(m, object_meta[i], x);
+                json_object_set(m, *f, x);
         }
         json_object_set_new(out, "metadata", m);
     }
